@@ -1,0 +1,44 @@
+# The two commands of the README, and a few more for developers.
+#
+#   make demo    install what is missing, build, show two agents exchanging messages
+#   make test    install what is missing, build, run the whole suite (ctest)
+#   make bench   build, then measure start-up, send and drain (bench/run.sh)
+#   make test-sanitize   the suite again under ASan+UBSan (CI runs it too)
+
+BUILD      ?= build
+DEPS       := $(BUILD)/deps
+RELEASE    := $(BUILD)/release
+SANITIZE   := $(BUILD)/sanitize
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+# CI builds with warnings as errors; users get warnings only.
+WERROR     ?= $(if $(CI),ON,OFF)
+CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
+
+.PHONY: all deps build demo test test-sanitize bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh $(DEPS)
+
+build: deps
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DBCH_STATIC=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS) -- --no-print-directory -s
+	@echo "built $(RELEASE)/src/bch"
+
+demo: build
+	@scripts/demo.sh $(RELEASE)/src/bch
+
+test: build
+	@ctest --test-dir $(RELEASE) -j $(JOBS) --output-on-failure
+
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE) -DCMAKE_BUILD_TYPE=Debug -DBCH_SANITIZE="address;undefined" $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(SANITIZE) -j $(JOBS) -- --no-print-directory -s
+	@ctest --test-dir $(SANITIZE) -j $(JOBS) --output-on-failure
+
+bench: build
+	@bench/run.sh $(RELEASE)/src/bch
+
+clean:
+	rm -rf $(RELEASE) $(SANITIZE)

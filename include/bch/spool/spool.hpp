@@ -1,0 +1,102 @@
+#pragma once
+
+#include <bch/config.hpp>
+#include <bch/message.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+namespace bch::spool {
+
+// An agent as the spool knows it (agents/<name>.json, SPEC section 4).
+struct AgentRecord {
+  std::string name;
+  std::vector<std::string> subscriptions;  // "#dev", sorted
+  std::string created_at;
+  std::string last_seen;
+};
+
+// What `send` takes besides from, to and body.
+struct SendOptions {
+  Priority priority = Priority::normal;
+  std::optional<std::string> scope;
+  std::optional<std::string> thread;
+  std::vector<std::string> refs;
+};
+
+// Called with a claimed message before it is deleted; if it throws, the claim is undone
+// where the backend can (the message goes back to unread) and the exception propagates.
+using MessageHandler = std::function<void(const Message&)>;
+
+// The store-until-read message spool (SPEC section 5). Every implementation has the same
+// semantics; a behavioural difference between them is a bug, and the contract tests in
+// tests/unit/test_spool_contract.cpp pin them. Names are validated by the spool before
+// they reach any path; violations throw Error(usage).
+class Spool {
+ public:
+  virtual ~Spool() = default;
+
+  // Creates the agent if new (its inbox and record); returns its record either way.
+  virtual AgentRecord register_agent(const std::string& name) = 0;
+
+  // Every registered agent, sorted by name.
+  virtual std::vector<AgentRecord> agents() = 0;
+
+  // Adds/removes "#channel" to/from the agent's subscriptions. Throws Error(not_found)
+  // for an unregistered agent. Idempotent.
+  virtual void subscribe(const std::string& agent, const std::string& channel) = 0;
+  virtual void unsubscribe(const std::string& agent, const std::string& channel) = 0;
+
+  // Every channel someone is subscribed to, sorted.
+  virtual std::vector<std::string> channels() = 0;
+
+  // Delivers durably and returns the stored message. A DM to an unknown agent, or a
+  // channel with no subscriber but the sender, throws Error(not_found) and delivers
+  // nothing.
+  virtual Message send(const std::string& from,
+                       const std::string& to,
+                       const std::string& body,
+                       const SendOptions& options) = 0;
+
+  // The agent's unread messages, oldest first, without claiming any.
+  virtual std::vector<Message> inbox(const std::string& agent) = 0;
+
+  // Claims the unread message `id`: exactly one concurrent caller gets it. `handle` runs
+  // while it is claimed, then it is deleted (kept, claimed, if `keep`). Returns false if
+  // it was not there (never sent, or claimed by someone else).
+  virtual bool take(const std::string& agent,
+                    const std::string& id,
+                    bool keep,
+                    const MessageHandler& handle) = 0;
+
+  // Calls `on_message` once for each unread message, the existing ones first (oldest
+  // first), then each new one as it lands, until `stop` is requested. Never claims.
+  virtual void watch(const std::string& agent,
+                     const MessageHandler& on_message,
+                     std::stop_token stop) = 0;
+
+  // take() without a handler: the claimed message, or nothing.
+  std::optional<Message> take(const std::string& agent, const std::string& id, bool keep);
+};
+
+// The agent's unread messages that a reader with `match` may claim (SPEC section 3),
+// oldest first; with `urgent_only`, only urgent ones.
+std::vector<Message> unread_matching(Spool& spool,
+                                     const std::string& agent,
+                                     const std::optional<std::string>& match,
+                                     bool urgent_only = false);
+
+// True if a reader with `match` (and `urgent_only`) should see `message`.
+bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only);
+
+// Opens the spool that `settings` selects (local folder, relay, brain).
+std::unique_ptr<Spool> open_spool(const Settings& settings);
+
+// "local spool", the relay URL, or "brain (room: r, url)": where messages go.
+std::string describe_location(const Settings& settings);
+
+}  // namespace bch::spool

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bch::util {
+
+namespace fs = std::filesystem;
+
+// "<what>: <strerror(err)>", the one place strerror is called.
+std::string errno_message(std::string_view what, int err);
+
+// Writes all of `data` to `fd`, retrying on EINTR and short writes. Throws Error(io)
+// naming `path`.
+void write_all(int fd, std::string_view data, const fs::path& path);
+
+// Reads the whole file. Nothing if it does not exist (ENOENT); throws Error(io) naming
+// the path for any other failure.
+std::optional<std::string> read_file(const fs::path& path);
+
+// fsync()s a directory so that entries created or renamed in it survive a crash.
+void fsync_dir(const fs::path& dir);
+
+// Creates `dir` and any missing parents with mode 0700. Existing folders are left as
+// they are. Throws Error(io) naming the folder.
+void make_private_dirs(const fs::path& dir);
+
+// Names of the entries of `dir` (not "." or ".."), unsorted. Nothing if `dir` does not
+// exist; throws Error(io) naming the folder on other failures.
+std::optional<std::vector<std::string>> list_dir(const fs::path& dir);
+
+}  // namespace bch::util

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what bch needs to build and test on Debian 12, and fetches cpp-httplib's
+# header-only httplib.h from Debian's source package (Debian ships the library only as
+# a shared object, and bch links statically). Idempotent and quiet when all is there.
+#
+#   scripts/install-deps.sh <cache-dir>     (the Makefile passes build/deps)
+set -euo pipefail
+
+cache=${1:-build/deps}
+packages=(g++ cmake make file libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+          libssl-dev catch2 dpkg-dev jq)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+updated=0
+apt_update() {
+  if [ "$updated" -eq 0 ]; then
+    $sudo apt-get update -qq >/dev/null
+    updated=1
+  fi
+}
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+header="$cache/httplib/httplib.h"
+if [ -s "$header" ]; then
+  exit 0
+fi
+
+# apt-get source needs a deb-src entry; add one for bookworm's main archive if absent.
+src_list=/etc/apt/sources.list.d/bch-deb-src.sources
+if ! grep -rqs '^\(Types:.*deb-src\|deb-src\)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "adding a deb-src entry ($src_list) to fetch cpp-httplib's source"
+  $sudo tee "$src_list" >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  updated=0
+fi
+apt_update
+
+echo "fetching httplib.h from Debian's cpp-httplib source package"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && apt-get source -qq --download-only cpp-httplib >/dev/null 2>&1 \
+  || apt-get source -qq --download-only cpp-httplib)
+orig=$(ls "$work"/cpp-httplib_*.orig.tar.* | head -n1)
+mkdir -p "$work/x"
+tar -xf "$orig" -C "$work/x"
+found=$(find "$work/x" -maxdepth 2 -name httplib.h | head -n1)
+if [ -z "$found" ]; then
+  echo "error: httplib.h not found in $orig" >&2
+  exit 1
+fi
+mkdir -p "$cache/httplib"
+cp "$found" "$header.tmp"
+cp "$(dirname "$found")/LICENSE" "$cache/httplib/LICENSE" 2>/dev/null || true
+mv "$header.tmp" "$header"

@@ -1,0 +1,78 @@
+#include <bch/error.hpp>
+#include <bch/util/log.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+namespace bch::cli {
+namespace {
+
+struct DrainOptions {
+  bool json = false;
+  bool hook = false;
+  std::string match;
+};
+
+// Claims and prints every matching message. Each one is printed while it is claimed and
+// deleted only after its output was written, so a drainer killed mid-way never loses a
+// message that it did not print.
+void drain(const DrainOptions& o, Globals& g) {
+  const std::string& agent = g.agent();
+  auto& spool = g.spool();
+  auto candidates = spool::unread_matching(spool, agent, non_empty(o.match));
+  std::size_t claimed = 0;
+  for (const auto& candidate : candidates) {
+    spool.take(agent, candidate.id, false, [&](const Message& m) {
+      std::string out;
+      if (o.json) {
+        out = (claimed == 0 ? "[" : ",\n") + message_json(m);
+      } else if (o.hook && claimed == 0) {
+        out = fmt::format("[backchannel] {} message(s) for {}:\n\n", candidates.size(), agent)
+              + format_message(m);
+      } else {
+        out = (claimed == 0 ? "" : "\n") + format_message(m);
+      }
+      print(out);
+      ++claimed;
+    });
+  }
+  if (o.json) {
+    print(claimed == 0 ? "[]\n" : "]\n");
+  } else if (claimed == 0 && !o.hook) {
+    print("inbox empty\n");
+  }
+}
+
+void run_drain(const DrainOptions& o, Globals& g) {
+  if (!o.hook) {
+    drain(o, g);
+    return;
+  }
+  // The hook runs before every prompt: it must never block one or fill the agent's
+  // context with noise. No identity: silence. Any failure: one line on stderr, exit 0.
+  try {
+    if (!g.settings().agent) {
+      return;
+    }
+    drain(o, g);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bch: inbox not checked: %s\n", e.what());
+  }
+}
+
+}  // namespace
+
+void add_drain(CLI::App& app, Globals& g) {
+  auto o = std::make_shared<DrainOptions>();
+  auto* cmd = app.add_subcommand("drain", "claim and print unread messages (they are then gone)");
+  cmd->add_flag("--json", o->json, "a JSON array of messages ([] when none)");
+  cmd->add_flag("--hook", o->hook, "for agent hooks: silent when nothing, never fails");
+  cmd->add_option("--match", o->match, "this session's repo or path: scoped messages must match it");
+  cmd->callback([o, &g] { run_drain(*o, g); });
+}
+
+}  // namespace bch::cli

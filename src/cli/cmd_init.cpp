@@ -1,0 +1,66 @@
+#include <bch/address.hpp>
+#include <bch/error.hpp>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+namespace bch::cli {
+namespace {
+
+struct InitOptions {
+  std::string name;
+  std::string url;
+  std::string token;
+  bool brain = false;
+  std::string brain_token;
+  std::string brain_room;
+  std::string brain_url;
+};
+
+void run_init(const InitOptions& o, Globals& g) {
+  check_agent_name(o.name);
+  // The flags go into config.json; environment variables still win when resolving.
+  Config config = g.config();
+  config.agent = o.name;
+  if (auto url = non_empty(o.url)) {
+    config.url = url;
+    config.token = non_empty(o.token);
+    config.backend.reset();
+  }
+  if (o.brain) {
+    config.backend = "brain";
+    if (auto t = non_empty(o.brain_token)) {
+      config.brain_token = t;
+    }
+    if (auto r = non_empty(o.brain_room)) {
+      config.brain_room = r;
+    }
+    if (auto u = non_empty(o.brain_url)) {
+      config.brain_url = u;
+    }
+  }
+  Settings settings = resolve_settings(g.env, config, g.home());
+  // Register first: if that fails, config.json is left as it was.
+  spool::open_spool(settings)->register_agent(o.name);
+  save_config(g.home(), config);
+  print(fmt::format("registered as {} ({})\n", in_quotes(o.name), spool::describe_location(settings)));
+}
+
+}  // namespace
+
+void add_init(CLI::App& app, Globals& g) {
+  auto o = std::make_shared<InitOptions>();
+  auto* cmd = app.add_subcommand("init", "register an agent name and make it this home's identity");
+  cmd->add_option("name", o->name, "agent name: letters, digits, . _ -")->required();
+  cmd->add_option("--url", o->url, "relay URL (default: the local spool)");
+  cmd->add_option("--token", o->token, "relay room token");
+  cmd->add_flag("--brain", o->brain, "use the brain backend");
+  cmd->add_option("--brain-token", o->brain_token, "brain API token (usk_…)");
+  cmd->add_option("--brain-room", o->brain_room, "brain room slug");
+  cmd->add_option("--brain-url", o->brain_url, "brain API base URL");
+  cmd->callback([o, &g] { run_init(*o, g); });
+}
+
+}  // namespace bch::cli

@@ -1,0 +1,49 @@
+#include <bch/address.hpp>
+#include <bch/error.hpp>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+namespace bch::cli {
+namespace {
+
+struct ReadOptions {
+  std::string prefix;
+  bool keep = false;
+};
+
+void run_read(const ReadOptions& o, Globals& g) {
+  check_message_id(o.prefix);
+  const std::string& agent = g.agent();
+  auto& spool = g.spool();
+  std::vector<Message> found;
+  for (auto& m : spool.inbox(agent)) {
+    if (id_matches(m.id, o.prefix)) {
+      found.push_back(std::move(m));
+    }
+  }
+  if (found.size() > 1) {
+    throw Error(ErrorKind::usage,
+                fmt::format("id prefix {} is ambiguous — it matches {} unread messages", o.prefix, found.size()));
+  }
+  bool taken = !found.empty() && spool.take(agent, found[0].id, o.keep, [](const Message& m) {
+    print(format_message(m));
+  });
+  if (!taken) {
+    throw Error(ErrorKind::not_found, fmt::format("no unread message with id {}", o.prefix));
+  }
+}
+
+}  // namespace
+
+void add_read(CLI::App& app, Globals& g) {
+  auto o = std::make_shared<ReadOptions>();
+  auto* cmd = app.add_subcommand("read", "claim and print one message by id (or id prefix)");
+  cmd->add_option("id", o->prefix, "the message id, its first characters, or the 8-character id shown with it")->required();
+  cmd->add_flag("--keep", o->keep, "keep the claimed message in cur/ instead of deleting it");
+  cmd->callback([o, &g] { run_read(*o, g); });
+}
+
+}  // namespace bch::cli

@@ -1,0 +1,134 @@
+#include <bch/error.hpp>
+#include <bch/shell.hpp>
+#include <bch/util/fs.hpp>
+#include <bch/util/log.hpp>
+
+#include <fmt/format.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+namespace bch::cli {
+namespace {
+
+struct WatchOptions {
+  std::string exec;
+  bool urgent_only = false;
+  std::string match;
+  bool peek = false;
+};
+
+// Runs the compiled --exec command with the message in BCH_* variables. The command
+// text comes from the user's template only (see core/shell.cpp); the message reaches the
+// shell as environment data. Returns the command's exit status.
+int run_exec(const std::string& command, const Message& m) {
+  auto env = exec_environment(m);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    throw Error(ErrorKind::io, util::errno_message("cannot start --exec command", errno));
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    for (const auto& [name, value] : env) {
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return -1;
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void run_watch(const WatchOptions& o, Globals& g) {
+  std::string command = o.exec.empty() ? "" : compile_exec_template(o.exec);
+  auto match = non_empty(o.match);
+  const std::string& agent = g.agent();
+  auto& spool = g.spool();
+
+  // SIGINT/SIGTERM are taken by a thread with sigwait() and turned into a stop request;
+  // the watch loop then returns normally, so nothing is left half-claimed.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::stop_source stop;
+  int caught = 0;
+  std::jthread waiter([&](std::stop_token) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) == 0) {
+      caught = sig;
+      stop.request_stop();
+    }
+  });
+
+  std::fprintf(stderr, "watching the inbox of %s (%s)%s — ctrl-c to stop\n", agent.c_str(),
+               spool::describe_location(g.settings()).c_str(), o.peek ? ", peeking" : "");
+  auto handle = [&](const Message& m) {
+    print(format_brief(m) + "\n");
+    if (!command.empty()) {
+      int status = run_exec(command, m);
+      if (status != 0) {
+        util::warn(fmt::format("--exec command exited with {} for message {}", status, short_id(m.id)));
+      }
+    }
+  };
+  try {
+    spool.watch(
+        agent,
+        [&](const Message& m) {
+          if (!spool::wanted(m, match, o.urgent_only)) {
+            return;
+          }
+          if (o.peek) {
+            handle(m);
+          } else {
+            spool.take(agent, m.id, false, handle);
+          }
+        },
+        stop.get_token());
+  } catch (...) {
+    // Wake the signal thread so it can be joined.
+    ::pthread_kill(waiter.native_handle(), SIGTERM);
+    throw;
+  }
+  if (caught == 0) {
+    ::pthread_kill(waiter.native_handle(), SIGTERM);
+  }
+  waiter.join();
+  if (caught == SIGINT) {
+    throw Error(ErrorKind::interrupted, "");
+  }
+}
+
+}  // namespace
+
+void add_watch(CLI::App& app, Globals& g) {
+  auto o = std::make_shared<WatchOptions>();
+  auto* cmd = app.add_subcommand("watch", "print (and claim) messages as they arrive, until interrupted");
+  cmd->add_option("--exec", o->exec, "run this shell command per message; {{body}} {{from}} {{to}} {{id}} {{priority}}");
+  cmd->add_flag("--urgent-only", o->urgent_only, "only urgent messages (others stay unread)");
+  cmd->add_option("--match", o->match, "this session's repo or path: scoped messages must match it");
+  cmd->add_flag("--peek", o->peek, "do not claim: messages stay unread");
+  cmd->callback([o, &g] { run_watch(*o, g); });
+}
+
+}  // namespace bch::cli

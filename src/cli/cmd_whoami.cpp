@@ -1,0 +1,15 @@
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+namespace bch::cli {
+
+void add_whoami(CLI::App& app, Globals& g) {
+  auto* cmd = app.add_subcommand("whoami", "show this session's agent name and transport");
+  cmd->callback([&g] {
+    print(fmt::format("{} via {}\n", g.agent(), spool::describe_location(g.settings())));
+  });
+}
+
+}  // namespace bch::cli

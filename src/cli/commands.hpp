@@ -1,0 +1,54 @@
+#pragma once
+
+#include <bch/config.hpp>
+#include <bch/spool/spool.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace bch::cli {
+
+// State shared by every subcommand: the environment captured at start-up, and the
+// configuration and spool, loaded on first use so that commands that need neither
+// (help, --version) never touch the disk.
+class Globals {
+ public:
+  Environment env = Environment::from_process();
+  int verbosity = 0;
+
+  const std::filesystem::path& home();
+  Config& config();
+  const Settings& settings();
+  spool::Spool& spool();
+  // The identity, or the "no agent identity" usage error.
+  const std::string& agent() { return require_agent(settings()); }
+  // Forgets loaded config and settings (after `init` rewrote them).
+  void reload();
+
+ private:
+  std::optional<std::filesystem::path> m_home;
+  std::optional<Config> m_config;
+  std::optional<Settings> m_settings;
+  std::unique_ptr<spool::Spool> m_spool;
+};
+
+// One add_<name>() per cmd_<name>.cpp: declares the subcommand, its flags, and the
+// callback that runs it.
+void add_init(CLI::App& app, Globals& globals);
+void add_send(CLI::App& app, Globals& globals);
+void add_inbox(CLI::App& app, Globals& globals);
+void add_drain(CLI::App& app, Globals& globals);
+void add_read(CLI::App& app, Globals& globals);
+void add_watch(CLI::App& app, Globals& globals);
+void add_sub(CLI::App& app, Globals& globals);
+void add_unsub(CLI::App& app, Globals& globals);
+void add_agents(CLI::App& app, Globals& globals);
+void add_channels(CLI::App& app, Globals& globals);
+void add_whoami(CLI::App& app, Globals& globals);
+
+// Keeps `message` (a --match or --scope value) optional: CLI11 binds std::string.
+std::optional<std::string> non_empty(const std::string& text);
+
+}  // namespace bch::cli

@@ -1,0 +1,3 @@
+#include <bch/cli/cli.hpp>
+
+int main(int argc, char** argv) { return bch::cli::run(argc, argv); }

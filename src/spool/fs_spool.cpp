@@ -1,0 +1,528 @@
+// FsSpool: the local Maildir-style spool, and the storage under every relay room.
+//
+// Layout (SPEC section 4, docs/spool-format.md):
+//
+//   <root>/agents/<name>.json     {name, subscriptions, createdAt, lastSeen, ...}
+//   <root>/agents/.lock           flock()ed around every read-modify-write of a record
+//   <root>/spool/<agent>/tmp/     messages being written
+//   <root>/spool/<agent>/new/     unread messages, one <id>.json each
+//   <root>/spool/<agent>/cur/     claimed messages (kept, or about to be deleted)
+//   <root>/spool/<agent>/bad/     files from new/ that did not parse, set aside
+//
+// Guarantees, and how they are kept:
+//
+// * A reader never sees a partial message. A message is written to tmp/<id>.json,
+//   fsync()ed, and only then rename()d into new/, after which new/ itself is fsync()ed;
+//   send() returns only after that. A crash at any instant leaves the message absent (at
+//   most a stray file in tmp/, swept after 36 hours) or whole in new/.
+// * Exactly one claimer wins. Claiming is rename(new/<id>.json, cur/<id>.json); the
+//   kernel lets exactly one rename of a name succeed, and the losers get ENOENT, which
+//   is "already claimed", not an error. The claimed message is handed to the caller
+//   before the file in cur/ is deleted, so a claimer that dies mid-handling leaves the
+//   message in cur/ rather than losing it, and a handler that throws puts it back.
+// * Channel fan-out writes one independent copy per subscriber, all with the same id,
+//   so each subscriber claims its own copy.
+// * Agent records are replaced atomically (AtomicFile) under an exclusive flock on
+//   agents/.lock, so concurrent `sub`s from two sessions both stick and a crash leaves
+//   either the old record or the new one. Fields we do not know (a relay's tokenHash)
+//   are carried over untouched.
+// * One broken file never blocks an inbox: a *.json in new/ that does not parse as a
+//   message, or whose id does not match its name, is moved to bad/ with a warning.
+//   Files in new/ that do not end in .json are ignored.
+// * Names from outside (agent names, channel names, message ids) are validated before
+//   they are joined into any path, so nothing can address a file outside the root.
+// * lastSeen is rewritten at most once a minute per agent, so the hook path (`drain
+//   --hook` on an empty inbox) only reads.
+
+#include <bch/address.hpp>
+#include <bch/error.hpp>
+#include <bch/scope.hpp>
+#include <bch/spool/fs_spool.hpp>
+#include <bch/util/atomic_file.hpp>
+#include <bch/util/fd.hpp>
+#include <bch/util/file_lock.hpp>
+#include <bch/util/fs.hpp>
+#include <bch/util/log.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <set>
+#include <unordered_set>
+
+#include "spool/dir_watcher.hpp"
+
+namespace bch::spool {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t k_last_seen_interval_ms = 60 * 1000;
+constexpr std::int64_t k_stale_tmp_ms = 36LL * 60 * 60 * 1000;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// "<id>.json" → "<id>" if the id is valid, else nothing.
+std::optional<std::string> id_from_file_name(std::string_view file) {
+  if (!ends_with(file, ".json")) {
+    return std::nullopt;
+  }
+  std::string id(file.substr(0, file.size() - 5));
+  if (!is_valid_message_id(id)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+std::string unknown_agent_message(const std::string& name) {
+  return fmt::format("unknown agent {} — they must `bch init {}` first", in_quotes(name), name);
+}
+
+std::vector<std::string> string_array(const nlohmann::json& json, const char* key) {
+  std::vector<std::string> out;
+  auto it = json.find(key);
+  if (it != json.end() && it->is_array()) {
+    for (const auto& item : *it) {
+      if (item.is_string()) {
+        out.push_back(item.get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+std::string string_field(const nlohmann::json& json, const char* key) {
+  auto it = json.find(key);
+  return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+AgentRecord record_from_json(const std::string& name, const nlohmann::json& json) {
+  AgentRecord record;
+  record.name = name;
+  record.subscriptions = string_array(json, "subscriptions");
+  std::sort(record.subscriptions.begin(), record.subscriptions.end());
+  record.created_at = string_field(json, "createdAt");
+  record.last_seen = string_field(json, "lastSeen");
+  return record;
+}
+
+// Parses an agent record file; throws Error(protocol) naming it if it is not an object.
+nlohmann::json parse_record(const fs::path& path, const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    throw Error(ErrorKind::protocol,
+                fmt::format("agent record '{}' is not a JSON object — fix or remove it", path.string()));
+  }
+  return json;
+}
+
+void write_record(const fs::path& path, const nlohmann::json& json) {
+  util::AtomicFile file(path, 0600);
+  file.write(json.dump(2) + "\n");
+  file.commit();
+}
+
+// Moves a file that cannot be a message out of new/ (or cur/) into bad/, so it stops
+// blocking the inbox, and says so once on stderr. A concurrent reader may have moved it
+// already; that is fine.
+void set_aside(const fs::path& file, const fs::path& inbox, std::string_view why) {
+  fs::path bad = inbox / "bad";
+  util::make_private_dirs(bad);
+  fs::path dest = bad / file.filename();
+  if (std::rename(file.c_str(), dest.c_str()) == 0) {
+    util::warn(fmt::format("moved unreadable message '{}' to '{}': {}", file.string(), dest.string(), why));
+  }
+}
+
+// Removes tmp/ files older than 36 hours: the remains of writers that crashed.
+void sweep_tmp(const fs::path& tmp) {
+  auto names = util::list_dir(tmp);
+  if (!names) {
+    return;
+  }
+  std::int64_t now = now_unix_ms();
+  for (const auto& name : *names) {
+    fs::path path = tmp / name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0
+        && now - static_cast<std::int64_t>(st.st_mtime) * 1000 > k_stale_tmp_ms) {
+      ::unlink(path.c_str());
+    }
+  }
+}
+
+void make_inbox(const fs::path& inbox) {
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    util::make_private_dirs(inbox / sub);
+  }
+}
+
+}  // namespace
+
+FsSpool::FsSpool(fs::path root) : m_root(std::move(root)) {}
+
+fs::path FsSpool::agent_file(const std::string& name) const {
+  check_agent_name(name);
+  return m_root / "agents" / (name + ".json");
+}
+
+fs::path FsSpool::inbox_dir(const std::string& name) const {
+  check_agent_name(name);
+  return m_root / "spool" / name;
+}
+
+std::optional<AgentRecord> FsSpool::load_agent(const std::string& name) const {
+  fs::path path = agent_file(name);
+  auto text = util::read_file(path);
+  if (!text) {
+    return std::nullopt;
+  }
+  return record_from_json(name, parse_record(path, *text));
+}
+
+AgentRecord FsSpool::require_agent(const std::string& name) const {
+  auto record = load_agent(name);
+  if (!record) {
+    throw Error(ErrorKind::not_found, unknown_agent_message(name));
+  }
+  return std::move(*record);
+}
+
+template <typename Modify>
+void FsSpool::update_agent(const std::string& name, Modify&& modify) {
+  fs::path path = agent_file(name);
+  util::FileLock lock(m_root / "agents" / ".lock");
+  auto text = util::read_file(path);
+  if (!text) {
+    throw Error(ErrorKind::not_found, unknown_agent_message(name));
+  }
+  nlohmann::json json = parse_record(path, *text);
+  if (modify(json)) {
+    write_record(path, json);
+  }
+}
+
+void FsSpool::touch(const AgentRecord& record) {
+  std::int64_t now = now_unix_ms();
+  auto seen = parse_timestamp(record.last_seen);
+  if (seen && now - *seen < k_last_seen_interval_ms && *seen <= now) {
+    return;
+  }
+  update_agent(record.name, [&](nlohmann::json& json) {
+    json["lastSeen"] = format_timestamp(now);
+    return true;
+  });
+}
+
+AgentRecord FsSpool::register_agent(const std::string& name) {
+  fs::path path = agent_file(name);
+  make_inbox(inbox_dir(name));
+  util::make_private_dirs(path.parent_path());
+  {
+    util::FileLock lock(m_root / "agents" / ".lock");
+    if (!util::read_file(path)) {
+      std::string now = format_timestamp(now_unix_ms());
+      nlohmann::ordered_json json;
+      json["name"] = name;
+      json["subscriptions"] = nlohmann::json::array();
+      json["createdAt"] = now;
+      json["lastSeen"] = now;
+      write_record(path, json);
+    }
+  }
+  return *load_agent(name);
+}
+
+std::vector<AgentRecord> FsSpool::agents() {
+  std::vector<AgentRecord> out;
+  fs::path dir = m_root / "agents";
+  auto names = util::list_dir(dir);
+  if (!names) {
+    return out;
+  }
+  for (const auto& file : *names) {
+    if (!ends_with(file, ".json")) {
+      continue;
+    }
+    std::string name = file.substr(0, file.size() - 5);
+    if (!is_valid_agent_name(name)) {
+      continue;
+    }
+    try {
+      if (auto record = load_agent(name)) {
+        out.push_back(std::move(*record));
+      }
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::protocol) {
+        throw;
+      }
+      util::warn(fmt::format("skipping agent {}: {}", in_quotes(name), e.what()));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+void FsSpool::subscribe(const std::string& agent, const std::string& channel) {
+  std::string ch = normalize_channel(channel);
+  update_agent(agent, [&](nlohmann::json& json) {
+    auto subs = string_array(json, "subscriptions");
+    if (std::find(subs.begin(), subs.end(), ch) != subs.end()) {
+      return false;
+    }
+    subs.push_back(ch);
+    json["subscriptions"] = subs;
+    return true;
+  });
+}
+
+void FsSpool::unsubscribe(const std::string& agent, const std::string& channel) {
+  std::string ch = normalize_channel(channel);
+  update_agent(agent, [&](nlohmann::json& json) {
+    auto subs = string_array(json, "subscriptions");
+    auto end = std::remove(subs.begin(), subs.end(), ch);
+    if (end == subs.end()) {
+      return false;
+    }
+    subs.erase(end, subs.end());
+    json["subscriptions"] = subs;
+    return true;
+  });
+}
+
+std::vector<std::string> FsSpool::channels() {
+  std::set<std::string> all;
+  for (const auto& agent : agents()) {
+    all.insert(agent.subscriptions.begin(), agent.subscriptions.end());
+  }
+  return {all.begin(), all.end()};
+}
+
+Message FsSpool::send(const std::string& from,
+                      const std::string& to,
+                      const std::string& body,
+                      const SendOptions& options) {
+  // Validate everything before the first write, so a refused send changes nothing.
+  check_agent_name(from);
+  Target target = parse_target(to);
+  if (body.empty()) {
+    throw Error(ErrorKind::usage, "empty message body — nothing to send");
+  }
+  if (options.scope && scope_segments(*options.scope).empty()) {
+    throw Error(ErrorKind::usage, fmt::format("invalid scope {} (it names nothing)", in_quotes(*options.scope)));
+  }
+  AgentRecord sender = require_agent(from);
+
+  std::vector<std::string> recipients;
+  if (target.is_channel) {
+    for (const auto& agent : agents()) {
+      if (agent.name != from
+          && std::binary_search(agent.subscriptions.begin(), agent.subscriptions.end(), target.name)) {
+        recipients.push_back(agent.name);
+      }
+    }
+    if (recipients.empty()) {
+      throw Error(ErrorKind::not_found,
+                  fmt::format("channel {} has no other subscribers — nothing to deliver", target.name));
+    }
+  } else {
+    require_agent(target.name);
+    recipients.push_back(target.name);
+  }
+
+  Message message;
+  std::int64_t now = now_unix_ms();
+  message.id = make_uuid_v7(now);
+  message.ts = format_timestamp(now);
+  message.from = from;
+  message.to = target.is_channel ? target.name : to;
+  message.body = body;
+  message.priority = options.priority;
+  message.scope = options.scope;
+  message.thread = options.thread;
+  message.refs = options.refs;
+  deliver(recipients, message);
+  touch(sender);
+  return message;
+}
+
+void FsSpool::deliver(const std::vector<std::string>& recipients, const Message& message) {
+  std::string data = serialize(message) + "\n";
+  std::string file = message.id + ".json";
+  // Phase 1: every copy written and fsynced in tmp/. Phase 2: every copy renamed into
+  // new/ and new/ fsynced. A failure in phase 1 leaves nothing visible to anyone.
+  std::vector<fs::path> written;
+  auto discard = [&] {
+    for (const auto& path : written) {
+      ::unlink(path.c_str());
+    }
+  };
+  try {
+    for (const auto& name : recipients) {
+      fs::path inbox = inbox_dir(name);
+      make_inbox(inbox);
+      sweep_tmp(inbox / "tmp");
+      fs::path tmp = inbox / "tmp" / file;
+      util::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!fd) {
+        throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot create '{}'", tmp.string()), errno));
+      }
+      written.push_back(tmp);
+      util::write_all(fd.get(), data, tmp);
+      if (::fdatasync(fd.get()) != 0) {
+        throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot sync '{}'", tmp.string()), errno));
+      }
+    }
+  } catch (...) {
+    discard();
+    throw;
+  }
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    fs::path dest_dir = inbox_dir(recipients[i]) / "new";
+    fs::path dest = dest_dir / file;
+    if (std::rename(written[i].c_str(), dest.c_str()) != 0) {
+      int err = errno;
+      written.erase(written.begin(), written.begin() + static_cast<std::ptrdiff_t>(i));
+      discard();
+      std::string delivered;
+      for (std::size_t j = 0; j < i; ++j) {
+        delivered += (j ? ", " : "") + recipients[j];
+      }
+      throw Error(ErrorKind::io,
+                  util::errno_message(fmt::format("cannot deliver to '{}'{}", dest.string(),
+                                                  i ? " (already delivered to " + delivered + ")" : ""),
+                                      err));
+    }
+    util::fsync_dir(dest_dir);
+  }
+}
+
+std::optional<Message> FsSpool::read_new(const std::string& agent, const std::string& file) {
+  fs::path inbox = inbox_dir(agent);
+  fs::path path = inbox / "new" / file;
+  auto id = id_from_file_name(file);
+  std::optional<std::string> text;
+  try {
+    text = util::read_file(path);
+  } catch (const Error&) {
+    set_aside(path, inbox, "unreadable");
+    return std::nullopt;
+  }
+  if (!text) {
+    return std::nullopt;  // claimed by someone else since the listing
+  }
+  try {
+    Message m = parse_message(*text);
+    if (!id || m.id != *id) {
+      set_aside(path, inbox, "its name is not <id>.json of the message inside");
+      return std::nullopt;
+    }
+    return m;
+  } catch (const Error& e) {
+    set_aside(path, inbox, e.what());
+    return std::nullopt;
+  }
+}
+
+std::vector<Message> FsSpool::inbox(const std::string& agent) {
+  AgentRecord reader = require_agent(agent);
+  std::vector<Message> out;
+  if (auto names = util::list_dir(inbox_dir(agent) / "new")) {
+    for (const auto& file : *names) {
+      if (!ends_with(file, ".json")) {
+        continue;
+      }
+      if (auto m = read_new(agent, file)) {
+        out.push_back(std::move(*m));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), message_before);
+  touch(reader);
+  return out;
+}
+
+bool FsSpool::take(const std::string& agent,
+                   const std::string& id,
+                   bool keep,
+                   const MessageHandler& handle) {
+  check_message_id(id);
+  fs::path inbox = inbox_dir(agent);
+  fs::path unread = inbox / "new" / (id + ".json");
+  fs::path claimed = inbox / "cur" / (id + ".json");
+  if (std::rename(unread.c_str(), claimed.c_str()) != 0) {
+    if (errno == ENOENT) {
+      return false;  // never there, or another claimer won
+    }
+    throw Error(ErrorKind::io,
+                util::errno_message(fmt::format("cannot claim '{}'", unread.string()), errno));
+  }
+  std::optional<Message> message;
+  try {
+    auto text = util::read_file(claimed);
+    if (!text) {
+      return false;
+    }
+    message = parse_message(*text);
+    if (message->id != id) {
+      throw Error(ErrorKind::protocol, "its name is not <id>.json of the message inside");
+    }
+  } catch (const Error& e) {
+    set_aside(claimed, inbox, e.what());
+    return false;
+  }
+  try {
+    if (handle) {
+      handle(*message);
+    }
+  } catch (...) {
+    std::rename(claimed.c_str(), unread.c_str());  // unclaim: it was not handled
+    throw;
+  }
+  if (!keep && ::unlink(claimed.c_str()) != 0 && errno != ENOENT) {
+    throw Error(ErrorKind::io,
+                util::errno_message(fmt::format("cannot delete '{}'", claimed.string()), errno));
+  }
+  return true;
+}
+
+void FsSpool::watch(const std::string& agent, const MessageHandler& on_message, std::stop_token stop) {
+  require_agent(agent);
+  fs::path new_dir = inbox_dir(agent) / "new";
+  make_inbox(inbox_dir(agent));
+  // Watch before the first scan, so nothing landing in between is missed.
+  DirWatcher watcher(new_dir, stop);
+  std::unordered_set<std::string> delivered;
+  do {
+    auto names = util::list_dir(new_dir).value_or(std::vector<std::string>{});
+    std::unordered_set<std::string> present(names.begin(), names.end());
+    // Forget what is gone, so a message put back after a failed claim comes again.
+    std::erase_if(delivered, [&](const std::string& n) { return !present.contains(n); });
+    std::vector<Message> fresh;
+    for (const auto& file : names) {
+      if (ends_with(file, ".json") && !delivered.contains(file)) {
+        if (auto m = read_new(agent, file)) {
+          fresh.push_back(std::move(*m));
+        }
+      }
+    }
+    std::sort(fresh.begin(), fresh.end(), message_before);
+    for (const auto& m : fresh) {
+      if (stop.stop_requested()) {
+        return;
+      }
+      delivered.insert(m.id + ".json");
+      on_message(m);
+    }
+  } while (watcher.wait());
+}
+
+}  // namespace bch::spool

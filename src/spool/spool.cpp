@@ -1,0 +1,56 @@
+#include <bch/error.hpp>
+#include <bch/scope.hpp>
+#include <bch/spool/fs_spool.hpp>
+#include <bch/spool/spool.hpp>
+
+#include <fmt/format.h>
+
+namespace bch::spool {
+
+std::optional<Message> Spool::take(const std::string& agent, const std::string& id, bool keep) {
+  std::optional<Message> out;
+  take(agent, id, keep, [&](const Message& m) { out = m; });
+  return out;
+}
+
+bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only) {
+  return scope_matches(message.scope, match) && (!urgent_only || message.priority == Priority::urgent);
+}
+
+std::vector<Message> unread_matching(Spool& spool,
+                                     const std::string& agent,
+                                     const std::optional<std::string>& match,
+                                     bool urgent_only) {
+  auto all = spool.inbox(agent);
+  std::erase_if(all, [&](const Message& m) { return !wanted(m, match, urgent_only); });
+  return all;
+}
+
+std::unique_ptr<Spool> open_spool(const Settings& settings) {
+  switch (settings.backend) {
+    case Backend::local:
+      return std::make_unique<FsSpool>(settings.home);
+    case Backend::relay:
+      throw Error(ErrorKind::unavailable,
+                  fmt::format("relay {} configured, but this build of bch has no relay client yet",
+                              settings.url.value_or("")));
+    case Backend::brain:
+      throw Error(ErrorKind::unavailable,
+                  "brain backend configured, but this build of bch has no brain client yet");
+  }
+  throw Error(ErrorKind::internal, "unknown backend");
+}
+
+std::string describe_location(const Settings& settings) {
+  switch (settings.backend) {
+    case Backend::local:
+      return "local spool";
+    case Backend::relay:
+      return settings.url.value_or("");
+    case Backend::brain:
+      return fmt::format("brain (room: {}, {})", settings.brain_room, settings.brain_url);
+  }
+  return "";
+}
+
+}  // namespace bch::spool

@@ -1,0 +1,106 @@
+#include <bch/error.hpp>
+#include <bch/util/fd.hpp>
+#include <bch/util/fs.hpp>
+
+#include <fmt/format.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace bch::util {
+
+void Fd::reset(int fd) {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+  m_fd = fd;
+}
+
+std::string errno_message(std::string_view what, int err) {
+  return fmt::format("{}: {}", what, std::strerror(err));
+}
+
+void write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw Error(ErrorKind::io, errno_message(fmt::format("cannot write '{}'", path.string()), errno));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+std::optional<std::string> read_file(const fs::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    throw Error(ErrorKind::io, errno_message(fmt::format("cannot open '{}'", path.string()), errno));
+  }
+  std::string out;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw Error(ErrorKind::io, errno_message(fmt::format("cannot read '{}'", path.string()), errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+void fsync_dir(const fs::path& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || ::fsync(fd.get()) != 0) {
+    throw Error(ErrorKind::io, errno_message(fmt::format("cannot sync folder '{}'", dir.string()), errno));
+  }
+}
+
+void make_private_dirs(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) {
+    return;
+  }
+  if (errno == ENOENT && dir.has_parent_path() && dir.parent_path() != dir) {
+    make_private_dirs(dir.parent_path());
+    if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) {
+      return;
+    }
+  }
+  throw Error(ErrorKind::io, errno_message(fmt::format("cannot create folder '{}'", dir.string()), errno));
+}
+
+std::optional<std::vector<std::string>> list_dir(const fs::path& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    throw Error(ErrorKind::io, errno_message(fmt::format("cannot list '{}'", dir.string()), errno));
+  }
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(d)) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") {
+      names.emplace_back(name);
+    }
+  }
+  ::closedir(d);
+  return names;
+}
+
+}  // namespace bch::util
