@@ -69,6 +69,10 @@ void run_watch(const WatchOptions& o, Globals& g) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  // A shell starts background jobs with SIGINT ignored, and an ignored signal is
+  // discarded before sigwait() could see it; `kill -INT` must still stop a watcher.
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::stop_source stop;
   int caught = 0;

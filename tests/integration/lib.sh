@@ -1,0 +1,91 @@
+# Sourced by every integration test: a private temp folder and BACKCHANNEL_HOME, clean
+# environment, helpers that run the real binary and compare exactly, and a trap that
+# stops background processes and removes the folder unless the test failed.
+set -euo pipefail
+export LC_ALL=C
+
+: "${BCH:?set BCH to the bch binary (ctest does)}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/bch-it-XXXXXX")
+export BACKCHANNEL_HOME=$T/home
+export HOME=$T/user
+mkdir -p "$HOME"
+for v in BACKCHANNEL_AGENT BACKCHANNEL_URL BACKCHANNEL_TOKEN BACKCHANNEL_RELAY_ROOM \
+         BACKCHANNEL_DEFAULT_RELAY BACKCHANNEL_BACKEND UNISON_TOKEN BACKCHANNEL_ROOM \
+         UNISON_API_URL BACKCHANNEL_SETUP_HOME BACKCHANNEL_ADMIN_TOKEN BCH_LOG; do
+  unset "$v"
+done
+
+BG_PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${BG_PIDS[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  if [ "$rc" -eq 0 ]; then
+    rm -rf "$T"
+  else
+    echo "test failed (exit $rc); kept $T" >&2
+  fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# as <agent> <bch args...>: run bch as that agent.
+as() {
+  local agent=$1
+  shift
+  BACKCHANNEL_AGENT=$agent "$BCH" "$@"
+}
+
+# expect_eq <actual> <expected> <what>
+expect_eq() {
+  if [ "$1" != "$2" ]; then
+    printf 'FAIL: %s\n--- expected\n%s\n--- actual\n%s\n' "$3" "$2" "$1" >&2
+    exit 1
+  fi
+}
+
+# expect_match <actual> <extended regex> <what>
+expect_match() {
+  if ! printf '%s' "$1" | grep -Eq -- "$2"; then
+    printf 'FAIL: %s\n--- expected to match\n%s\n--- actual\n%s\n' "$3" "$2" "$1" >&2
+    exit 1
+  fi
+}
+
+# expect_fail <exit code> <exact stderr> <command...>: the command fails with that code,
+# prints exactly that on stderr and nothing on stdout.
+expect_fail() {
+  local code=$1 err=$2
+  shift 2
+  local out rc=0
+  out=$("$@" 2>"$T/stderr") || rc=$?
+  [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc from: $*  (stderr: $(cat "$T/stderr"))"
+  expect_eq "$(cat "$T/stderr")" "$err" "stderr of: $*"
+  expect_eq "$out" "" "stdout of: $*"
+}
+
+# snapshot: a listing of every file under the home with its content hash, for
+# "nothing changed" checks.
+snapshot() {
+  (cd "$BACKCHANNEL_HOME" 2>/dev/null && find . -print0 | sort -z | xargs -0 -I{} sh -c \
+    'if [ -f "{}" ]; then printf "%s %s\n" "{}" "$(md5sum < "{}")"; else printf "%s\n" "{}"; fi') || true
+}
+
+# wait_for <seconds> <command...>: poll until the command succeeds (bounded).
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.05
+  done
+}
+
+# id_of <json message or array>: the first message's id.
+id_of() { jq -r 'if type == "array" then .[0].id else .id end'; }
