@@ -4,6 +4,7 @@
 #   make test    install what is missing, build, run the whole suite (ctest)
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
 #   make test-sanitize   the suite again under ASan+UBSan (CI runs it too)
+#   make format-check    clang-format over the tracked sources (CI runs it too)
 
 BUILD      ?= build
 DEPS       := $(BUILD)/deps
@@ -14,7 +15,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps build demo test test-sanitize bench clean
+.PHONY: all deps build demo test test-sanitize format-check bench clean
 
 all: build
 
@@ -36,6 +37,9 @@ test-sanitize: deps
 	@cmake -S . -B $(SANITIZE) -DCMAKE_BUILD_TYPE=Debug -DBCH_SANITIZE="address;undefined" $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(SANITIZE) -j $(JOBS) -- --no-print-directory -s
 	@ctest --test-dir $(SANITIZE) -j $(JOBS) --output-on-failure
+
+format-check: deps
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 bench: build
 	@bench/run.sh $(RELEASE)/src/bch

@@ -31,7 +31,9 @@ struct Run {
 };
 
 // Runs bch with `args` and the given agent, stdout to /dev/null; wall time and peak RSS.
-Run run_bch(const std::string& bch, const std::vector<std::string>& args, const std::string& agent) {
+Run run_bch(const std::string& bch,
+            const std::vector<std::string>& args,
+            const std::string& agent) {
   auto start = Clock::now();
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -70,8 +72,11 @@ void report(const char* what, const std::vector<Run>& runs) {
     ms.push_back(r.ms);
     kib.push_back(r.max_rss_kib);
   }
-  fmt::print("{:<44} {:>9.3f} ms {:>8.2f} MiB   (median of {})\n", what, median(ms),
-             static_cast<double>(median(kib)) / 1024.0, runs.size());
+  fmt::print("{:<44} {:>9.3f} ms {:>8.2f} MiB   (median of {})\n",
+             what,
+             median(ms),
+             static_cast<double>(median(kib)) / 1024.0,
+             runs.size());
 }
 
 // Fills bob's new/ with `n` well-formed messages, quickly (no fsync: this is set-up).
@@ -83,7 +88,8 @@ void fill_inbox(const fs::path& home, int n) {
     m.id = bch::make_uuid_v7(now + i);
     m.from = "alice";
     m.to = "@bob";
-    m.body = fmt::format("benchmark message {} with a body of ordinary length, like a status line", i);
+    m.body =
+        fmt::format("benchmark message {} with a body of ordinary length, like a status line", i);
     m.ts = bch::format_timestamp(now + i);
     std::ofstream(dir / (m.id + ".json")) << bch::serialize(m) << "\n";
   }
@@ -150,7 +156,10 @@ int main(int argc, char** argv) {
     rates.push_back(n / s);
   }
   fmt::print("{:<44} {:>9.0f} msg/s  (median of 3 × {} sends + {} takes, fsync on)\n",
-             "send+drain throughput, in-process", median(rates), n, n);
+             "send+drain throughput, in-process",
+             median(rates),
+             n,
+             n);
 
   // The same through processes, as agents use it.
   auto start = Clock::now();
@@ -161,7 +170,9 @@ int main(int argc, char** argv) {
   run_bch(bch, {"drain", "--json"}, "bob");
   double s = std::chrono::duration<double>(Clock::now() - start).count();
   fmt::print("{:<44} {:>9.0f} msg/s  ({} bch send processes, then one bch drain)\n",
-             "send+drain throughput, CLI", m / s, m);
+             "send+drain throughput, CLI",
+             m / s,
+             m);
 
   fs::remove_all(root);
   return 0;

@@ -1,3 +1,5 @@
 #include <bch/cli/cli.hpp>
 
-int main(int argc, char** argv) { return bch::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  return bch::cli::run(argc, argv);
+}

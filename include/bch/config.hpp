@@ -71,7 +71,8 @@ struct Settings {
 
 // Applies SPEC section 5: BACKCHANNEL_BACKEND=brain or config backend "brain" → brain;
 // else a relay URL from the environment or config → relay; else local.
-Settings resolve_settings(const Environment& env, const Config& config,
+Settings resolve_settings(const Environment& env,
+                          const Config& config,
                           const std::filesystem::path& home);
 
 // The identity, or Error(usage) "no agent identity — run `bch init <name>` first (or set

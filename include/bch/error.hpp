@@ -21,12 +21,11 @@ enum class ErrorKind {
 // The only exception type bch throws. The message is lower-case, names the object and
 // the cause, and is printed as-is after "error: ".
 class Error : public std::runtime_error {
- public:
-  Error(ErrorKind kind, const std::string& message)
-      : std::runtime_error(message), m_kind(kind) {}
+public:
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), m_kind(kind) {}
   ErrorKind kind() const { return m_kind; }
 
- private:
+private:
   ErrorKind m_kind;
 };
 

@@ -1,6 +1,8 @@
 // The bch command line: a table of subcommands, the global flags, and the single place
 // where errors become the "error: …" line and an exit code.
 
+#include "cli/commands.hpp"
+
 #include <bch/cli/cli.hpp>
 #include <bch/error.hpp>
 #include <bch/util/log.hpp>
@@ -11,8 +13,6 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-
-#include "cli/commands.hpp"
 
 namespace bch::cli {
 
@@ -155,7 +155,8 @@ int run(int argc, char** argv) {
     std::cout << "bch " << k_version << "\n";
     return k_exit_ok;
   } catch (const CLI::OptionNotFound&) {
-    return print_error(fmt::format("unknown command \"{}\" — run `bch help`", help_topic), k_exit_usage);
+    return print_error(fmt::format("unknown command \"{}\" — run `bch help`", help_topic),
+                       k_exit_usage);
   } catch (const CLI::ParseError& e) {
     return print_error(lower_first(e.what()) + " — see `bch --help`", k_exit_usage);
   } catch (const Error& e) {

@@ -34,7 +34,8 @@ void run_agents(const AgentsOptions& o, Globals& g) {
 
 void add_agents(CLI::App& app, Globals& g) {
   auto o = std::make_shared<AgentsOptions>();
-  auto* cmd = app.add_subcommand("agents", "list registered agents, their channels and last activity");
+  auto* cmd =
+      app.add_subcommand("agents", "list registered agents, their channels and last activity");
   cmd->add_flag("--json", o->json, "a JSON array of agent records");
   cmd->callback([o, &g] { run_agents(*o, g); });
 }

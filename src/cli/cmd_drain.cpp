@@ -1,12 +1,12 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
 #include <bch/error.hpp>
 #include <bch/util/log.hpp>
 
 #include <fmt/format.h>
 
 #include <cstdio>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace bch::cli {
 namespace {
@@ -71,7 +71,8 @@ void add_drain(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("drain", "claim and print unread messages (they are then gone)");
   cmd->add_flag("--json", o->json, "a JSON array of messages ([] when none)");
   cmd->add_flag("--hook", o->hook, "for agent hooks: silent when nothing, never fails");
-  cmd->add_option("--match", o->match, "this session's repo or path: scoped messages must match it");
+  cmd->add_option(
+      "--match", o->match, "this session's repo or path: scoped messages must match it");
   cmd->callback([o, &g] { run_drain(*o, g); });
 }
 

@@ -37,7 +37,8 @@ void add_inbox(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("inbox", "list unread messages without claiming them");
   cmd->add_flag("--json", o->json, "a JSON array of messages");
   cmd->add_flag("--brief", o->brief, "one line per message");
-  cmd->add_option("--match", o->match, "this session's repo or path: scoped messages must match it");
+  cmd->add_option(
+      "--match", o->match, "this session's repo or path: scoped messages must match it");
   cmd->callback([o, &g] { run_inbox(*o, g); });
 }
 

@@ -1,10 +1,10 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 
 #include <fmt/format.h>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace bch::cli {
 namespace {
@@ -45,7 +45,8 @@ void run_init(const InitOptions& o, Globals& g) {
   // Register first: if that fails, config.json is left as it was.
   spool::open_spool(settings)->register_agent(o.name);
   save_config(g.home(), config);
-  print(fmt::format("registered as {} ({})\n", in_quotes(o.name), spool::describe_location(settings)));
+  print(fmt::format(
+      "registered as {} ({})\n", in_quotes(o.name), spool::describe_location(settings)));
 }
 
 }  // namespace

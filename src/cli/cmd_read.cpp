@@ -1,10 +1,10 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 
 #include <fmt/format.h>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace bch::cli {
 namespace {
@@ -25,8 +25,10 @@ void run_read(const ReadOptions& o, Globals& g) {
     }
   }
   if (found.size() > 1) {
-    throw Error(ErrorKind::usage,
-                fmt::format("id prefix {} is ambiguous — it matches {} unread messages", o.prefix, found.size()));
+    throw Error(
+        ErrorKind::usage,
+        fmt::format(
+            "id prefix {} is ambiguous — it matches {} unread messages", o.prefix, found.size()));
   }
   bool taken = !found.empty() && spool.take(agent, found[0].id, o.keep, [](const Message& m) {
     print(format_message(m));
@@ -41,7 +43,10 @@ void run_read(const ReadOptions& o, Globals& g) {
 void add_read(CLI::App& app, Globals& g) {
   auto o = std::make_shared<ReadOptions>();
   auto* cmd = app.add_subcommand("read", "claim and print one message by id (or id prefix)");
-  cmd->add_option("id", o->prefix, "the message id, its first characters, or the 8-character id shown with it")->required();
+  cmd->add_option("id",
+                  o->prefix,
+                  "the message id, its first characters, or the 8-character id shown with it")
+      ->required();
   cmd->add_flag("--keep", o->keep, "keep the claimed message in cur/ instead of deleting it");
   cmd->callback([o, &g] { run_read(*o, g); });
 }

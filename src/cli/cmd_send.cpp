@@ -1,3 +1,6 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/util/fs.hpp>
@@ -7,9 +10,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace bch::cli {
 namespace {
@@ -41,7 +41,8 @@ std::string read_stdin() {
     }
     body.append(buffer, static_cast<std::size_t>(n));
     if (body.size() > k_max_body_bytes) {
-      throw Error(ErrorKind::usage, "message body over 1 MiB — send a file path with --ref instead");
+      throw Error(ErrorKind::usage,
+                  "message body over 1 MiB — send a file path with --ref instead");
     }
   }
   return body;
@@ -89,7 +90,8 @@ void run_send(const SendOptions& o, Globals& g) {
 void add_send(CLI::App& app, Globals& g) {
   auto o = std::make_shared<SendOptions>();
   auto* cmd = app.add_subcommand("send", "send a message to @agent or #channel");
-  cmd->add_option("target", o->target, "@agent for a DM, #channel for everyone subscribed")->required();
+  cmd->add_option("target", o->target, "@agent for a DM, #channel for everyone subscribed")
+      ->required();
   cmd->add_option("body", o->words, "the message; `-` reads it from stdin")->required();
   cmd->add_flag("--urgent", o->urgent, "mark urgent (wakes the recipient's human)");
   cmd->add_option("--scope", o->scope, "only a session whose --match covers this may claim it");

@@ -1,9 +1,9 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
 #include <bch/address.hpp>
 
 #include <fmt/format.h>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace bch::cli {
 namespace {
@@ -34,8 +34,12 @@ void add(CLI::App& app, Globals& g, bool subscribe) {
 
 }  // namespace
 
-void add_sub(CLI::App& app, Globals& g) { add(app, g, true); }
+void add_sub(CLI::App& app, Globals& g) {
+  add(app, g, true);
+}
 
-void add_unsub(CLI::App& app, Globals& g) { add(app, g, false); }
+void add_unsub(CLI::App& app, Globals& g) {
+  add(app, g, false);
+}
 
 }  // namespace bch::cli

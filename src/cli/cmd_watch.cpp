@@ -1,3 +1,6 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
 #include <bch/error.hpp>
 #include <bch/shell.hpp>
 #include <bch/util/fs.hpp>
@@ -14,9 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
-
-#include "cli/commands.hpp"
-#include "cli/output.hpp"
 
 namespace bch::cli {
 namespace {
@@ -84,14 +84,18 @@ void run_watch(const WatchOptions& o, Globals& g) {
     }
   });
 
-  std::fprintf(stderr, "watching the inbox of %s (%s)%s — ctrl-c to stop\n", agent.c_str(),
-               spool::describe_location(g.settings()).c_str(), o.peek ? ", peeking" : "");
+  std::fprintf(stderr,
+               "watching the inbox of %s (%s)%s — ctrl-c to stop\n",
+               agent.c_str(),
+               spool::describe_location(g.settings()).c_str(),
+               o.peek ? ", peeking" : "");
   auto handle = [&](const Message& m) {
     print(format_brief(m) + "\n");
     if (!command.empty()) {
       int status = run_exec(command, m);
       if (status != 0) {
-        util::warn(fmt::format("--exec command exited with {} for message {}", status, short_id(m.id)));
+        util::warn(
+            fmt::format("--exec command exited with {} for message {}", status, short_id(m.id)));
       }
     }
   };
@@ -127,10 +131,15 @@ void run_watch(const WatchOptions& o, Globals& g) {
 
 void add_watch(CLI::App& app, Globals& g) {
   auto o = std::make_shared<WatchOptions>();
-  auto* cmd = app.add_subcommand("watch", "print (and claim) messages as they arrive, until interrupted");
-  cmd->add_option("--exec", o->exec, "run this shell command per message; {{body}} {{from}} {{to}} {{id}} {{priority}}");
+  auto* cmd =
+      app.add_subcommand("watch", "print (and claim) messages as they arrive, until interrupted");
+  cmd->add_option(
+      "--exec",
+      o->exec,
+      "run this shell command per message; {{body}} {{from}} {{to}} {{id}} {{priority}}");
   cmd->add_flag("--urgent-only", o->urgent_only, "only urgent messages (others stay unread)");
-  cmd->add_option("--match", o->match, "this session's repo or path: scoped messages must match it");
+  cmd->add_option(
+      "--match", o->match, "this session's repo or path: scoped messages must match it");
   cmd->add_flag("--peek", o->peek, "do not claim: messages stay unread");
   cmd->callback([o, &g] { run_watch(*o, g); });
 }

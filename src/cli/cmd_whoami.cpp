@@ -1,7 +1,7 @@
-#include <fmt/format.h>
-
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+
+#include <fmt/format.h>
 
 namespace bch::cli {
 

@@ -14,7 +14,7 @@ namespace bch::cli {
 // configuration and spool, loaded on first use so that commands that need neither
 // (help, --version) never touch the disk.
 class Globals {
- public:
+public:
   Environment env = Environment::from_process();
   int verbosity = 0;
 
@@ -27,7 +27,7 @@ class Globals {
   // Forgets loaded config and settings (after `init` rewrote them).
   void reload();
 
- private:
+private:
   std::optional<std::filesystem::path> m_home;
   std::optional<Config> m_config;
   std::optional<Settings> m_settings;

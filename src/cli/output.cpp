@@ -1,3 +1,5 @@
+#include "cli/output.hpp"
+
 #include <bch/error.hpp>
 #include <bch/util/fs.hpp>
 
@@ -6,8 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
-#include "cli/output.hpp"
 
 namespace bch::cli {
 namespace {
@@ -41,7 +41,9 @@ std::string header(const Message& m) {
                      short_id(m.id));
 }
 
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
 
 }  // namespace
 
@@ -102,7 +104,9 @@ void print(const std::string& text) {
   util::write_all(STDOUT_FILENO, text, "standard output");
 }
 
-std::string message_json(const Message& message) { return serialize(message); }
+std::string message_json(const Message& message) {
+  return serialize(message);
+}
 
 std::string format_agent(const spool::AgentRecord& agent) {
   std::string subs;

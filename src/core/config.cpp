@@ -67,7 +67,8 @@ fs::path resolve_home(const Environment& env) {
   if (env.user_home) {
     return fs::path(*env.user_home) / ".backchannel";
   }
-  throw Error(ErrorKind::usage, "neither BACKCHANNEL_HOME nor HOME is set — cannot find the bch home");
+  throw Error(ErrorKind::usage,
+              "neither BACKCHANNEL_HOME nor HOME is set — cannot find the bch home");
 }
 
 Config load_config(const fs::path& home) {
@@ -79,8 +80,9 @@ Config load_config(const fs::path& home) {
   }
   auto json = nlohmann::json::parse(*text, nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
-    throw Error(ErrorKind::protocol,
-                fmt::format("cannot read '{}': not a JSON object — fix or remove it", path.string()));
+    throw Error(
+        ErrorKind::protocol,
+        fmt::format("cannot read '{}': not a JSON object — fix or remove it", path.string()));
   }
   for (const auto& key : k_keys) {
     auto it = json.find(key.name);

@@ -41,7 +41,8 @@ DirWatcher::DirWatcher(const std::filesystem::path& dir, std::stop_token stop)
              < 0) {
     int err = errno;
     if (err == ENOENT || err == ENOTDIR || err == EACCES) {
-      throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot watch '{}'", dir.string()), err));
+      throw Error(ErrorKind::io,
+                  util::errno_message(fmt::format("cannot watch '{}'", dir.string()), err));
     }
     m_inotify.reset();  // ENOSPC and friends: fall back to polling
   }

@@ -12,7 +12,7 @@ namespace bch::spool {
 // stop request, whichever comes first. If inotify is unavailable (no instances left),
 // falls back to waking once a second. Private to fs_spool.
 class DirWatcher {
- public:
+public:
   // Starts watching `dir`, which must exist; throws Error(io) naming it otherwise.
   DirWatcher(const std::filesystem::path& dir, std::stop_token stop);
 
@@ -20,7 +20,7 @@ class DirWatcher {
   // requested (false). Spurious wake-ups are allowed; callers rescan.
   bool wait();
 
- private:
+private:
   util::Fd m_inotify;
   util::Fd m_stop_event;
   std::stop_token m_stop;

@@ -34,6 +34,8 @@
 // * lastSeen is rewritten at most once a minute per agent, so the hook path (`drain
 //   --hook` on an empty inbox) only reads.
 
+#include "spool/dir_watcher.hpp"
+
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/scope.hpp>
@@ -55,8 +57,6 @@
 #include <cstdio>
 #include <set>
 #include <unordered_set>
-
-#include "spool/dir_watcher.hpp"
 
 namespace bch::spool {
 namespace {
@@ -118,8 +118,9 @@ AgentRecord record_from_json(const std::string& name, const nlohmann::json& json
 nlohmann::json parse_record(const fs::path& path, const std::string& text) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
-    throw Error(ErrorKind::protocol,
-                fmt::format("agent record '{}' is not a JSON object — fix or remove it", path.string()));
+    throw Error(
+        ErrorKind::protocol,
+        fmt::format("agent record '{}' is not a JSON object — fix or remove it", path.string()));
   }
   return json;
 }
@@ -138,7 +139,8 @@ void set_aside(const fs::path& file, const fs::path& inbox, std::string_view why
   util::make_private_dirs(bad);
   fs::path dest = bad / file.filename();
   if (std::rename(file.c_str(), dest.c_str()) == 0) {
-    util::warn(fmt::format("moved unreadable message '{}' to '{}': {}", file.string(), dest.string(), why));
+    util::warn(fmt::format(
+        "moved unreadable message '{}' to '{}': {}", file.string(), dest.string(), why));
   }
 }
 
@@ -317,7 +319,8 @@ Message FsSpool::send(const std::string& from,
     throw Error(ErrorKind::usage, "empty message body — nothing to send");
   }
   if (options.scope && scope_segments(*options.scope).empty()) {
-    throw Error(ErrorKind::usage, fmt::format("invalid scope {} (it names nothing)", in_quotes(*options.scope)));
+    throw Error(ErrorKind::usage,
+                fmt::format("invalid scope {} (it names nothing)", in_quotes(*options.scope)));
   }
   AgentRecord sender = require_agent(from);
 
@@ -325,13 +328,15 @@ Message FsSpool::send(const std::string& from,
   if (target.is_channel) {
     for (const auto& agent : agents()) {
       if (agent.name != from
-          && std::binary_search(agent.subscriptions.begin(), agent.subscriptions.end(), target.name)) {
+          && std::binary_search(
+              agent.subscriptions.begin(), agent.subscriptions.end(), target.name)) {
         recipients.push_back(agent.name);
       }
     }
     if (recipients.empty()) {
-      throw Error(ErrorKind::not_found,
-                  fmt::format("channel {} has no other subscribers — nothing to deliver", target.name));
+      throw Error(
+          ErrorKind::not_found,
+          fmt::format("channel {} has no other subscribers — nothing to deliver", target.name));
     }
   } else {
     require_agent(target.name);
@@ -373,12 +378,14 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
       fs::path tmp = inbox / "tmp" / file;
       util::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
       if (!fd) {
-        throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot create '{}'", tmp.string()), errno));
+        throw Error(ErrorKind::io,
+                    util::errno_message(fmt::format("cannot create '{}'", tmp.string()), errno));
       }
       written.push_back(tmp);
       util::write_all(fd.get(), data, tmp);
       if (::fdatasync(fd.get()) != 0) {
-        throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot sync '{}'", tmp.string()), errno));
+        throw Error(ErrorKind::io,
+                    util::errno_message(fmt::format("cannot sync '{}'", tmp.string()), errno));
       }
     }
   } catch (...) {
@@ -396,10 +403,12 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
       for (std::size_t j = 0; j < i; ++j) {
         delivered += (j ? ", " : "") + recipients[j];
       }
-      throw Error(ErrorKind::io,
-                  util::errno_message(fmt::format("cannot deliver to '{}'{}", dest.string(),
-                                                  i ? " (already delivered to " + delivered + ")" : ""),
-                                      err));
+      throw Error(
+          ErrorKind::io,
+          util::errno_message(fmt::format("cannot deliver to '{}'{}",
+                                          dest.string(),
+                                          i ? " (already delivered to " + delivered + ")" : ""),
+                              err));
     }
     util::fsync_dir(dest_dir);
   }
@@ -494,7 +503,9 @@ bool FsSpool::take(const std::string& agent,
   return true;
 }
 
-void FsSpool::watch(const std::string& agent, const MessageHandler& on_message, std::stop_token stop) {
+void FsSpool::watch(const std::string& agent,
+                    const MessageHandler& on_message,
+                    std::stop_token stop) {
   require_agent(agent);
   fs::path new_dir = inbox_dir(agent) / "new";
   make_inbox(inbox_dir(agent));

@@ -14,7 +14,8 @@ std::optional<Message> Spool::take(const std::string& agent, const std::string& 
 }
 
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only) {
-  return scope_matches(message.scope, match) && (!urgent_only || message.priority == Priority::urgent);
+  return scope_matches(message.scope, match)
+         && (!urgent_only || message.priority == Priority::urgent);
 }
 
 std::vector<Message> unread_matching(Spool& spool,

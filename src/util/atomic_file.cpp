@@ -41,17 +41,21 @@ AtomicFile::~AtomicFile() {
   }
 }
 
-void AtomicFile::write(std::string_view data) { write_all(m_fd.get(), data, m_tmp); }
+void AtomicFile::write(std::string_view data) {
+  write_all(m_fd.get(), data, m_tmp);
+}
 
 void AtomicFile::commit(bool sync_dir) {
   if (::fsync(m_fd.get()) != 0) {
-    throw Error(ErrorKind::io, errno_message(fmt::format("cannot sync '{}'", m_tmp.string()), errno));
+    throw Error(ErrorKind::io,
+                errno_message(fmt::format("cannot sync '{}'", m_tmp.string()), errno));
   }
   m_fd.reset();
   if (std::rename(m_tmp.c_str(), m_target.c_str()) != 0) {
-    throw Error(ErrorKind::io,
-                errno_message(fmt::format("cannot rename '{}' to '{}'", m_tmp.string(), m_target.string()),
-                              errno));
+    throw Error(
+        ErrorKind::io,
+        errno_message(fmt::format("cannot rename '{}' to '{}'", m_tmp.string(), m_target.string()),
+                      errno));
   }
   m_committed = true;
   if (sync_dir) {

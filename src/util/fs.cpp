@@ -32,7 +32,8 @@ void write_all(int fd, std::string_view data, const fs::path& path) {
       if (errno == EINTR) {
         continue;
       }
-      throw Error(ErrorKind::io, errno_message(fmt::format("cannot write '{}'", path.string()), errno));
+      throw Error(ErrorKind::io,
+                  errno_message(fmt::format("cannot write '{}'", path.string()), errno));
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -44,7 +45,8 @@ std::optional<std::string> read_file(const fs::path& path) {
     if (errno == ENOENT) {
       return std::nullopt;
     }
-    throw Error(ErrorKind::io, errno_message(fmt::format("cannot open '{}'", path.string()), errno));
+    throw Error(ErrorKind::io,
+                errno_message(fmt::format("cannot open '{}'", path.string()), errno));
   }
   std::string out;
   char buffer[16384];
@@ -54,7 +56,8 @@ std::optional<std::string> read_file(const fs::path& path) {
       if (errno == EINTR) {
         continue;
       }
-      throw Error(ErrorKind::io, errno_message(fmt::format("cannot read '{}'", path.string()), errno));
+      throw Error(ErrorKind::io,
+                  errno_message(fmt::format("cannot read '{}'", path.string()), errno));
     }
     if (n == 0) {
       break;
@@ -67,7 +70,8 @@ std::optional<std::string> read_file(const fs::path& path) {
 void fsync_dir(const fs::path& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || ::fsync(fd.get()) != 0) {
-    throw Error(ErrorKind::io, errno_message(fmt::format("cannot sync folder '{}'", dir.string()), errno));
+    throw Error(ErrorKind::io,
+                errno_message(fmt::format("cannot sync folder '{}'", dir.string()), errno));
   }
 }
 
@@ -81,7 +85,8 @@ void make_private_dirs(const fs::path& dir) {
       return;
     }
   }
-  throw Error(ErrorKind::io, errno_message(fmt::format("cannot create folder '{}'", dir.string()), errno));
+  throw Error(ErrorKind::io,
+              errno_message(fmt::format("cannot create folder '{}'", dir.string()), errno));
 }
 
 std::optional<std::vector<std::string>> list_dir(const fs::path& dir) {

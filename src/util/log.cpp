@@ -19,11 +19,11 @@ spdlog::logger& logger() {
   static std::once_flag once;
   static std::shared_ptr<spdlog::logger> instance;
   std::call_once(once, [] {
-    instance = std::make_shared<spdlog::logger>(
-        "bch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    instance =
+        std::make_shared<spdlog::logger>("bch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     instance->set_pattern("%l: %v");
     int v = g_verbosity.load();
-    instance->set_level(v < 0 ? spdlog::level::err
+    instance->set_level(v < 0    ? spdlog::level::err
                         : v == 0 ? spdlog::level::warn
                                  : spdlog::level::debug);
   });
@@ -32,9 +32,13 @@ spdlog::logger& logger() {
 
 }  // namespace
 
-void init_logging(int verbosity) { g_verbosity = verbosity; }
+void init_logging(int verbosity) {
+  g_verbosity = verbosity;
+}
 
-void warn(std::string_view message) { logger().warn("{}", message); }
+void warn(std::string_view message) {
+  logger().warn("{}", message);
+}
 
 void debug(std::string_view message) {
   if (g_verbosity.load() > 0) {

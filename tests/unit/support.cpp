@@ -67,7 +67,8 @@ std::size_t count_entries(const fs::path& dir) {
   if (!fs::exists(dir, ec)) {
     return 0;
   }
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
 }  // namespace bch::test

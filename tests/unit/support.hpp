@@ -9,27 +9,27 @@ namespace bch::test {
 // A fresh folder under $TMPDIR (or /tmp), removed when the test passes and kept, with
 // its path printed, when it fails.
 class TempDir {
- public:
+public:
   TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   ~TempDir();
   const std::filesystem::path& path() const { return m_path; }
 
- private:
+private:
   std::filesystem::path m_path;
 };
 
 // Sets (or, with nothing, unsets) an environment variable and restores it on
 // destruction.
 class ScopedEnv {
- public:
+public:
   ScopedEnv(std::string name, const std::optional<std::string>& value);
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
   ~ScopedEnv();
 
- private:
+private:
   std::string m_name;
   std::optional<std::string> m_old;
 };

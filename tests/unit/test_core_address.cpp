@@ -21,7 +21,8 @@ TEST_CASE("invalid names are refused with the spec's message", "[address]") {
     FAIL("accepted ../config");
   } catch (const bch::Error& e) {
     CHECK(e.kind() == bch::ErrorKind::usage);
-    CHECK(std::string(e.what()) == R"(invalid agent name "../config" (use letters, digits, . _ -))");
+    CHECK(std::string(e.what())
+          == R"(invalid agent name "../config" (use letters, digits, . _ -))");
   }
 }
 

@@ -1,11 +1,11 @@
+#include "support.hpp"
+
 #include <bch/config.hpp>
 #include <bch/error.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
-
-#include "support.hpp"
 
 using bch::test::TempDir;
 
@@ -46,7 +46,8 @@ TEST_CASE("environment beats config", "[config]") {
 
   env.backend.reset();
   CHECK(bch::resolve_settings(env, config, "/h").backend == bch::Backend::brain);
-  CHECK(bch::resolve_settings(bch::Environment{}, bch::Config{}, "/h").backend == bch::Backend::local);
+  CHECK(bch::resolve_settings(bch::Environment{}, bch::Config{}, "/h").backend
+        == bch::Backend::local);
 }
 
 TEST_CASE("the home is BACKCHANNEL_HOME, else ~/.backchannel", "[config]") {
@@ -62,7 +63,8 @@ TEST_CASE("a missing config is empty; a broken one is a clear error", "[config]"
   TempDir t;
   CHECK_FALSE(bch::load_config(t.path()).agent);
   bch::test::write_text(t.path() / "config.json", "{not json");
-  CHECK_THROWS_WITH(bch::load_config(t.path()), Catch::Contains("config.json") && Catch::Contains("not a JSON object"));
+  CHECK_THROWS_WITH(bch::load_config(t.path()),
+                    Catch::Contains("config.json") && Catch::Contains("not a JSON object"));
   bch::test::write_text(t.path() / "config.json", R"({"agent": 7})");
   CHECK_THROWS_WITH(bch::load_config(t.path()), Catch::Contains("\"agent\" is not a string"));
 }

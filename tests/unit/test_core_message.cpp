@@ -39,9 +39,18 @@ TEST_CASE("a message round-trips through JSON with optional fields omitted", "[m
 }
 
 TEST_CASE("the JSON keeps the spec's field order", "[message]") {
-  Message m{"id-1", "a", "b", "hi", bch::Priority::normal, std::nullopt, std::nullopt, {}, "2026-01-01T00:00:00.000Z"};
-  CHECK(bch::serialize(m)
-        == R"({"id":"id-1","from":"a","to":"b","body":"hi","priority":"normal","ts":"2026-01-01T00:00:00.000Z"})");
+  Message m{"id-1",
+            "a",
+            "b",
+            "hi",
+            bch::Priority::normal,
+            std::nullopt,
+            std::nullopt,
+            {},
+            "2026-01-01T00:00:00.000Z"};
+  CHECK(
+      bch::serialize(m)
+      == R"({"id":"id-1","from":"a","to":"b","body":"hi","priority":"normal","ts":"2026-01-01T00:00:00.000Z"})");
 }
 
 TEST_CASE("unknown fields are ignored and nulls count as absent", "[message]") {

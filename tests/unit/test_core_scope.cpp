@@ -5,12 +5,15 @@
 using bch::scope_matches;
 
 namespace {
-bool matches(const char* scope, const char* match) { return scope_matches(std::string(scope), std::string(match)); }
+bool matches(const char* scope, const char* match) {
+  return scope_matches(std::string(scope), std::string(match));
+}
 }  // namespace
 
 TEST_CASE("scope normalisation follows SPEC section 3", "[scope]") {
   using V = std::vector<std::string>;
-  CHECK(bch::scope_segments("https://GitHub.com/Org/MyRepo.git") == V{"github.com", "org", "myrepo"});
+  CHECK(bch::scope_segments("https://GitHub.com/Org/MyRepo.git")
+        == V{"github.com", "org", "myrepo"});
   CHECK(bch::scope_segments("git@github.com:org/myrepo") == V{"github.com", "org", "myrepo"});
   CHECK(bch::scope_segments("http://x/y/") == V{"x", "y"});
   CHECK(bch::scope_segments("/home/a/src/myrepo") == V{"home", "a", "src", "myrepo"});

@@ -23,7 +23,8 @@ TEST_CASE("shell_quote makes one literal word", "[shell]") {
 }
 
 TEST_CASE("the BCH_* environment carries every field", "[shell]") {
-  bch::Message m{"id1", "alice", "#dev", "b", bch::Priority::urgent, std::string("s"), std::nullopt, {}, "t"};
+  bch::Message m{
+      "id1", "alice", "#dev", "b", bch::Priority::urgent, std::string("s"), std::nullopt, {}, "t"};
   auto env = bch::exec_environment(m);
   CHECK(env.size() == 7);
   CHECK(env[3] == std::pair<std::string, std::string>{"BCH_BODY", "b"});

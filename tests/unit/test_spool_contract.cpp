@@ -2,6 +2,8 @@
 // joins by adding a factory to backends() below; a behaviour difference between
 // backends is a bug in one of them.
 
+#include "support.hpp"
+
 #include <bch/error.hpp>
 #include <bch/spool/fs_spool.hpp>
 
@@ -14,8 +16,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include "support.hpp"
 
 namespace {
 
@@ -30,7 +30,8 @@ struct Backend {
 
 const std::vector<Backend>& backends() {
   static const std::vector<Backend> all = {
-      {"fs", [](const std::filesystem::path& dir) { return std::make_unique<bch::spool::FsSpool>(dir); }},
+      {"fs",
+       [](const std::filesystem::path& dir) { return std::make_unique<bch::spool::FsSpool>(dir); }},
   };
   return all;
 }
@@ -132,13 +133,16 @@ TEST_CASE("spool contract", "[contract]") {
   }
 
   SECTION("refused sends deliver nothing") {
-    CHECK(error_kind([&] { spool->send("alice", "@dave", "hi", {}); }) == bch::ErrorKind::not_found);
+    CHECK(error_kind([&] { spool->send("alice", "@dave", "hi", {}); })
+          == bch::ErrorKind::not_found);
     CHECK_THROWS_WITH(spool->send("alice", "#empty", "hi", {}),
                       "channel #empty has no other subscribers — nothing to deliver");
     spool->subscribe("alice", "#solo");
-    CHECK(error_kind([&] { spool->send("alice", "#solo", "hi", {}); }) == bch::ErrorKind::not_found);
+    CHECK(error_kind([&] { spool->send("alice", "#solo", "hi", {}); })
+          == bch::ErrorKind::not_found);
     CHECK(error_kind([&] { spool->send("alice", "@bob", "", {}); }) == bch::ErrorKind::usage);
-    CHECK(error_kind([&] { spool->send("alice", "@../config", "x", {}); }) == bch::ErrorKind::usage);
+    CHECK(error_kind([&] { spool->send("alice", "@../config", "x", {}); })
+          == bch::ErrorKind::usage);
     CHECK(error_kind([&] { spool->send("../alice", "@bob", "x", {}); }) == bch::ErrorKind::usage);
     CHECK(spool->inbox("bob").empty());
     CHECK(spool->inbox("alice").empty());
@@ -150,7 +154,8 @@ TEST_CASE("spool contract", "[contract]") {
   }
 
   SECTION("take refuses ids that could name a path, and misses are not errors") {
-    CHECK(error_kind([&] { spool->take("bob", "../../agents/alice", false); }) == bch::ErrorKind::usage);
+    CHECK(error_kind([&] { spool->take("bob", "../../agents/alice", false); })
+          == bch::ErrorKind::usage);
     CHECK(error_kind([&] { spool->take("../bob", "abc", false); }) == bch::ErrorKind::usage);
     CHECK_FALSE(spool->take("bob", "0190d6e2-0000-7000-8000-000000000000", false));
     CHECK(spool->agents().size() == 3);
@@ -158,7 +163,8 @@ TEST_CASE("spool contract", "[contract]") {
 
   SECTION("a handler that fails leaves the message unread") {
     auto m = spool->send("alice", "@bob", "retry me", {});
-    CHECK_THROWS(spool->take("bob", m.id, false, [](const Message&) { throw std::runtime_error("boom"); }));
+    CHECK_THROWS(
+        spool->take("bob", m.id, false, [](const Message&) { throw std::runtime_error("boom"); }));
     REQUIRE(spool->inbox("bob").size() == 1);
     CHECK(spool->take("bob", m.id, false));
   }
@@ -225,7 +231,10 @@ TEST_CASE("spool contract", "[contract]") {
   SECTION("watch stops promptly when asked") {
     std::stop_source stop;
     auto started = std::chrono::steady_clock::now();
-    std::thread watcher([&] { spool->watch("bob", [](const Message&) {}, stop.get_token()); });
+    std::thread watcher([&] {
+      spool->watch(
+          "bob", [](const Message&) {}, stop.get_token());
+    });
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     stop.request_stop();
     watcher.join();

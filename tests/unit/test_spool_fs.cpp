@@ -1,3 +1,5 @@
+#include "support.hpp"
+
 #include <bch/error.hpp>
 #include <bch/spool/fs_spool.hpp>
 
@@ -8,8 +10,6 @@
 #include <unistd.h>
 
 #include <fstream>
-
-#include "support.hpp"
 
 namespace fs = std::filesystem;
 using bch::test::count_entries;
@@ -65,11 +65,14 @@ TEST_CASE_METHOD(Fixture, "take with keep leaves the message in cur/", "[fs]") {
   CHECK_FALSE(fs::exists(bob / "cur" / (gone.id + ".json")));
 }
 
-TEST_CASE_METHOD(Fixture, "a corrupt message is moved to bad/ and does not block the inbox", "[fs]") {
+TEST_CASE_METHOD(Fixture,
+                 "a corrupt message is moved to bad/ and does not block the inbox",
+                 "[fs]") {
   auto good = spool.send("alice", "@bob", "fine", {});
   write_text(bob / "new" / "0190d6e2-0000-7000-8000-000000000001.json", "{truncated");
-  write_text(bob / "new" / "0190d6e2-0000-7000-8000-000000000002.json",
-             R"({"id":"0190d6e2-0000-7000-8000-999999999999","from":"x","to":"bob","body":"b","ts":"t"})");
+  write_text(
+      bob / "new" / "0190d6e2-0000-7000-8000-000000000002.json",
+      R"({"id":"0190d6e2-0000-7000-8000-999999999999","from":"x","to":"bob","body":"b","ts":"t"})");
   write_text(bob / "new" / "notes.txt", "not a message");
   auto unread = spool.inbox("bob");
   REQUIRE(unread.size() == 1);
@@ -140,10 +143,13 @@ TEST_CASE_METHOD(Fixture, "lastSeen is rewritten at most once a minute", "[fs]")
   CHECK(after["lastSeen"] != "2020-01-01T00:00:00.000Z");
 }
 
-TEST_CASE_METHOD(Fixture, "a corrupt agent record is a clear error, and others still list", "[fs]") {
+TEST_CASE_METHOD(Fixture,
+                 "a corrupt agent record is a clear error, and others still list",
+                 "[fs]") {
   write_text(dir.path() / "agents" / "carol.json", "garbage");
   CHECK(spool.agents().size() == 2);
-  CHECK_THROWS_WITH(spool.subscribe("carol", "#x"), Catch::Contains("carol.json") && Catch::Contains("not a JSON object"));
+  CHECK_THROWS_WITH(spool.subscribe("carol", "#x"),
+                    Catch::Contains("carol.json") && Catch::Contains("not a JSON object"));
   CHECK(read_text(dir.path() / "agents" / "carol.json") == "garbage");
 }
 

@@ -1,3 +1,5 @@
+#include "support.hpp"
+
 #include <bch/error.hpp>
 #include <bch/util/atomic_file.hpp>
 #include <bch/util/file_lock.hpp>
@@ -8,8 +10,6 @@
 
 #include <atomic>
 #include <thread>
-
-#include "support.hpp"
 
 using bch::test::TempDir;
 

@@ -11,7 +11,7 @@ namespace bch::spool {
 // a relay room). See the essay at the top of src/spool/fs_spool.cpp and
 // docs/spool-format.md for the layout and what survives a crash.
 class FsSpool final : public Spool {
- public:
+public:
   explicit FsSpool(std::filesystem::path root);
 
   AgentRecord register_agent(const std::string& name) override;
@@ -35,7 +35,7 @@ class FsSpool final : public Spool {
 
   const std::filesystem::path& root() const { return m_root; }
 
- private:
+private:
   std::filesystem::path agent_file(const std::string& name) const;
   std::filesystem::path inbox_dir(const std::string& name) const;
   std::optional<AgentRecord> load_agent(const std::string& name) const;

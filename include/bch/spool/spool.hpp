@@ -37,7 +37,7 @@ using MessageHandler = std::function<void(const Message&)>;
 // tests/unit/test_spool_contract.cpp pin them. Names are validated by the spool before
 // they reach any path; violations throw Error(usage).
 class Spool {
- public:
+public:
   virtual ~Spool() = default;
 
   // Creates the agent if new (its inbox and record); returns its record either way.

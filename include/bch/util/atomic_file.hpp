@@ -13,7 +13,7 @@ namespace bch::util {
 // and follows with an fsync of the folder. Destroying an uncommitted AtomicFile removes
 // the temporary file. Throws Error(io) naming the path on any failure.
 class AtomicFile {
- public:
+public:
   // Creates the temporary file (mode `mode`, exclusive) next to `target`.
   AtomicFile(std::filesystem::path target, unsigned mode);
   AtomicFile(const AtomicFile&) = delete;
@@ -25,7 +25,7 @@ class AtomicFile {
   // the caller will sync it once for several files).
   void commit(bool sync_dir = true);
 
- private:
+private:
   std::filesystem::path m_target;
   std::filesystem::path m_tmp;
   Fd m_fd;

@@ -6,7 +6,7 @@ namespace bch::util {
 
 // Move-only owner of a file descriptor; closes it on destruction. -1 means empty.
 class Fd {
- public:
+public:
   Fd() = default;
   explicit Fd(int fd) : m_fd(fd) {}
   Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
@@ -26,7 +26,7 @@ class Fd {
   // Closes the held descriptor (if any) and takes `fd`.
   void reset(int fd = -1);
 
- private:
+private:
   int m_fd = -1;
 };
 

@@ -11,10 +11,10 @@ namespace bch::util {
 // kernel drops it if the holder dies, so a crash never leaves a stale lock. Throws
 // Error(io) naming the path.
 class FileLock {
- public:
+public:
   explicit FileLock(const std::filesystem::path& path);
 
- private:
+private:
   Fd m_fd;
 };
 
