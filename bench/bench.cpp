@@ -85,7 +85,7 @@ void fill_inbox(const fs::path& home, int n) {
   std::int64_t now = bch::now_unix_ms();
   for (int i = 0; i < n; ++i) {
     bch::Message m;
-    m.id = bch::make_uuid_v7(now + i);
+    m.id = bch::make_uuid_v7(now + i, 0);
     m.from = "alice";
     m.to = "@bob";
     m.body =

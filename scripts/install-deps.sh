@@ -25,16 +25,27 @@ done
 updated=0
 apt_update() {
   if [ "$updated" -eq 0 ]; then
-    $sudo apt-get update -qq >/dev/null
+    quietly $sudo apt-get update -qq
     updated=1
+  fi
+}
+
+# apt-get's chatter (debconf notes and the like) goes to a log, shown only on failure.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+quietly() {
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "error: '$*' failed" >&2
+    exit 1
   fi
 }
 
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   apt_update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  quietly $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
 fi
 
 header="$cache/httplib/httplib.h"
@@ -59,9 +70,8 @@ apt_update
 
 echo "fetching httplib.h from Debian's cpp-httplib source package"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get source -qq --download-only cpp-httplib >/dev/null 2>&1 \
-  || apt-get source -qq --download-only cpp-httplib)
+trap 'rm -rf "$work" "$log"' EXIT
+(cd "$work" && quietly apt-get source -qq --download-only cpp-httplib)
 orig=$(ls "$work"/cpp-httplib_*.orig.tar.* | head -n1)
 mkdir -p "$work/x"
 tar -xf "$orig" -C "$work/x"

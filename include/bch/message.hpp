@@ -56,8 +56,18 @@ bool id_matches(const std::string& id, std::string_view handle);
 // Inbox order: ascending ts, ties broken by id.
 bool message_before(const Message& a, const Message& b);
 
-// Makes a fresh UUIDv7 (RFC 9562) from the given Unix time in milliseconds.
-std::string make_uuid_v7(std::int64_t unix_ms);
+// Makes a UUIDv7 (RFC 9562) from Unix time in milliseconds and 12 bits of sub-millisecond
+// time (`fraction`, 0-4095, RFC 9562 method 3); the remaining 62 bits are random.
+std::string make_uuid_v7(std::int64_t unix_ms, unsigned fraction);
+
+// A new message id and its creation time (the ms in the id, for the ts field). Ids are
+// strictly increasing within a process, and across processes they follow the clock to
+// about a quarter of a microsecond, so messages sent one after another sort in order.
+struct NewId {
+  std::string id;
+  std::int64_t unix_ms;
+};
+NewId new_message_id();
 
 // Formats Unix milliseconds as "2026-06-12T12:00:00.000Z".
 std::string format_timestamp(std::int64_t unix_ms);

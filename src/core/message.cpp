@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <mutex>
 
 namespace bch {
 namespace {
@@ -141,14 +142,15 @@ bool message_before(const Message& a, const Message& b) {
   return a.id < b.id;
 }
 
-std::string make_uuid_v7(std::int64_t unix_ms) {
+std::string make_uuid_v7(std::int64_t unix_ms, unsigned fraction) {
   std::array<unsigned char, 16> bytes{};
   util::random_bytes(bytes.data(), bytes.size());
   auto ms = static_cast<std::uint64_t>(unix_ms);
   for (int i = 0; i < 6; ++i) {
     bytes[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));
   }
-  bytes[6] = static_cast<unsigned char>(0x70 | (bytes[6] & 0x0f));  // version 7
+  bytes[6] = static_cast<unsigned char>(0x70 | ((fraction >> 8) & 0x0f));  // version 7
+  bytes[7] = static_cast<unsigned char>(fraction & 0xff);
   bytes[8] = static_cast<unsigned char>(0x80 | (bytes[8] & 0x3f));  // RFC variant
   std::string out;
   out.reserve(36);
@@ -161,6 +163,30 @@ std::string make_uuid_v7(std::int64_t unix_ms) {
     out += k_hex[bytes[i] & 0x0f];
   }
   return out;
+}
+
+NewId new_message_id() {
+  using namespace std::chrono;
+  auto ns = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+  std::int64_t ms = ns / 1000000;
+  auto fraction = static_cast<unsigned>((ns % 1000000) * 4096 / 1000000);
+  // Never go backwards within a process, even if the clock does or two ids land in the
+  // same quarter-microsecond.
+  static std::mutex mutex;
+  static std::int64_t last_ms = 0;
+  static unsigned last_fraction = 0;
+  std::lock_guard lock(mutex);
+  if (ms < last_ms || (ms == last_ms && fraction <= last_fraction)) {
+    ms = last_ms;
+    fraction = last_fraction + 1;
+    if (fraction > 0xfff) {
+      ++ms;
+      fraction = 0;
+    }
+  }
+  last_ms = ms;
+  last_fraction = fraction;
+  return {make_uuid_v7(ms, fraction), ms};
 }
 
 std::string format_timestamp(std::int64_t unix_ms) {

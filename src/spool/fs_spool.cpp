@@ -63,6 +63,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Records keep their key order across a rewrite, so a diff of one shows only the change.
+using RecordJson = nlohmann::ordered_json;
+
 constexpr std::int64_t k_last_seen_interval_ms = 60 * 1000;
 constexpr std::int64_t k_stale_tmp_ms = 36LL * 60 * 60 * 1000;
 
@@ -86,7 +89,7 @@ std::string unknown_agent_message(const std::string& name) {
   return fmt::format("unknown agent {} — they must `bch init {}` first", in_quotes(name), name);
 }
 
-std::vector<std::string> string_array(const nlohmann::json& json, const char* key) {
+std::vector<std::string> string_array(const RecordJson& json, const char* key) {
   std::vector<std::string> out;
   auto it = json.find(key);
   if (it != json.end() && it->is_array()) {
@@ -99,12 +102,12 @@ std::vector<std::string> string_array(const nlohmann::json& json, const char* ke
   return out;
 }
 
-std::string string_field(const nlohmann::json& json, const char* key) {
+std::string string_field(const RecordJson& json, const char* key) {
   auto it = json.find(key);
   return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-AgentRecord record_from_json(const std::string& name, const nlohmann::json& json) {
+AgentRecord record_from_json(const std::string& name, const RecordJson& json) {
   AgentRecord record;
   record.name = name;
   record.subscriptions = string_array(json, "subscriptions");
@@ -115,8 +118,8 @@ AgentRecord record_from_json(const std::string& name, const nlohmann::json& json
 }
 
 // Parses an agent record file; throws Error(protocol) naming it if it is not an object.
-nlohmann::json parse_record(const fs::path& path, const std::string& text) {
-  auto json = nlohmann::json::parse(text, nullptr, false);
+RecordJson parse_record(const fs::path& path, const std::string& text) {
+  auto json = RecordJson::parse(text, nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
     throw Error(
         ErrorKind::protocol,
@@ -125,7 +128,7 @@ nlohmann::json parse_record(const fs::path& path, const std::string& text) {
   return json;
 }
 
-void write_record(const fs::path& path, const nlohmann::json& json) {
+void write_record(const fs::path& path, const RecordJson& json) {
   util::AtomicFile file(path, 0600);
   file.write(json.dump(2) + "\n");
   file.commit();
@@ -206,7 +209,7 @@ void FsSpool::update_agent(const std::string& name, Modify&& modify) {
   if (!text) {
     throw Error(ErrorKind::not_found, unknown_agent_message(name));
   }
-  nlohmann::json json = parse_record(path, *text);
+  RecordJson json = parse_record(path, *text);
   if (modify(json)) {
     write_record(path, json);
   }
@@ -218,7 +221,7 @@ void FsSpool::touch(const AgentRecord& record) {
   if (seen && now - *seen < k_last_seen_interval_ms && *seen <= now) {
     return;
   }
-  update_agent(record.name, [&](nlohmann::json& json) {
+  update_agent(record.name, [&](RecordJson& json) {
     json["lastSeen"] = format_timestamp(now);
     return true;
   });
@@ -232,9 +235,9 @@ AgentRecord FsSpool::register_agent(const std::string& name) {
     util::FileLock lock(m_root / "agents" / ".lock");
     if (!util::read_file(path)) {
       std::string now = format_timestamp(now_unix_ms());
-      nlohmann::ordered_json json;
+      RecordJson json;
       json["name"] = name;
-      json["subscriptions"] = nlohmann::json::array();
+      json["subscriptions"] = RecordJson::array();
       json["createdAt"] = now;
       json["lastSeen"] = now;
       write_record(path, json);
@@ -275,7 +278,7 @@ std::vector<AgentRecord> FsSpool::agents() {
 
 void FsSpool::subscribe(const std::string& agent, const std::string& channel) {
   std::string ch = normalize_channel(channel);
-  update_agent(agent, [&](nlohmann::json& json) {
+  update_agent(agent, [&](RecordJson& json) {
     auto subs = string_array(json, "subscriptions");
     if (std::find(subs.begin(), subs.end(), ch) != subs.end()) {
       return false;
@@ -288,7 +291,7 @@ void FsSpool::subscribe(const std::string& agent, const std::string& channel) {
 
 void FsSpool::unsubscribe(const std::string& agent, const std::string& channel) {
   std::string ch = normalize_channel(channel);
-  update_agent(agent, [&](nlohmann::json& json) {
+  update_agent(agent, [&](RecordJson& json) {
     auto subs = string_array(json, "subscriptions");
     auto end = std::remove(subs.begin(), subs.end(), ch);
     if (end == subs.end()) {
@@ -344,9 +347,9 @@ Message FsSpool::send(const std::string& from,
   }
 
   Message message;
-  std::int64_t now = now_unix_ms();
-  message.id = make_uuid_v7(now);
-  message.ts = format_timestamp(now);
+  NewId fresh = new_message_id();
+  message.id = fresh.id;
+  message.ts = format_timestamp(fresh.unix_ms);
   message.from = from;
   message.to = target.is_channel ? target.name : to;
   message.body = body;

@@ -84,12 +84,24 @@ TEST_CASE("UUIDv7 ids are well-formed, unique and sort by time", "[message]") {
   std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
-    auto id = bch::make_uuid_v7(1700000000000 + i);
+    auto id = bch::make_uuid_v7(1700000000000 + i, static_cast<unsigned>(i));
     CHECK(std::regex_match(id, shape));
     CHECK(seen.insert(id).second);
   }
-  CHECK(bch::make_uuid_v7(1700000000000) < bch::make_uuid_v7(1700000000001));
-  CHECK(bch::make_uuid_v7(1700000000000).substr(0, 13) == "018bcfe5-6800");
+  CHECK(bch::make_uuid_v7(1700000000000, 4095) < bch::make_uuid_v7(1700000000001, 0));
+  CHECK(bch::make_uuid_v7(1700000000000, 0) < bch::make_uuid_v7(1700000000000, 1));
+  CHECK(bch::make_uuid_v7(1700000000000, 0xabc).substr(0, 18) == "018bcfe5-6800-7abc");
+}
+
+TEST_CASE("new message ids increase strictly, even within one millisecond", "[message]") {
+  auto previous = bch::new_message_id();
+  for (int i = 0; i < 20000; ++i) {
+    auto next = bch::new_message_id();
+    REQUIRE(previous.id < next.id);
+    REQUIRE(previous.unix_ms <= next.unix_ms);
+    REQUIRE(next.id.substr(0, 8) == bch::make_uuid_v7(next.unix_ms, 0).substr(0, 8));
+    previous = next;
+  }
 }
 
 TEST_CASE("short ids are the random tail, and handles match prefix or tail", "[message]") {
