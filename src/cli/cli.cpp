@@ -127,7 +127,7 @@ int run(int argc, char** argv) {
       throw CLI::CallForHelp();
     }
     auto* sub = app.get_subcommand(help_topic);
-    std::cout << sub->help();
+    std::cout << sub->help("bch");
   });
 
   try {

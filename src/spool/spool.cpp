@@ -32,11 +32,11 @@ std::unique_ptr<Spool> open_spool(const Settings& settings) {
     case Backend::local:
       return std::make_unique<FsSpool>(settings.home);
     case Backend::relay:
-      throw Error(ErrorKind::unavailable,
+      throw Error(ErrorKind::usage,
                   fmt::format("relay {} configured, but this build of bch has no relay client yet",
                               settings.url.value_or("")));
     case Backend::brain:
-      throw Error(ErrorKind::unavailable,
+      throw Error(ErrorKind::usage,
                   "brain backend configured, but this build of bch has no brain client yet");
   }
   throw Error(ErrorKind::internal, "unknown backend");

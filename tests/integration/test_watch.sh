@@ -34,6 +34,25 @@ wait "$WATCH_PID" || rc=$?
 expect_eq "$rc" "130" "SIGINT exits 130"
 expect_eq "$(lines "$T/claim.out")" "2" "each message once"
 
+# Idle, the watcher sleeps in the kernel (inotify), and it still wakes at once: no polling.
+start_watch idle --peek
+sleep 1
+ticks() { awk '{print $14 + $15}' "/proc/$WATCH_PID/stat"; }
+before=$(ticks)
+sleep 1.5
+idle_ticks=$(($(ticks) - before))
+[ "$idle_ticks" -le 5 ] || fail "an idle watcher used $idle_ticks clock ticks in 1.5 s: it is polling"
+for n in 1 2 3; do
+  as alice send @bob "ping $n" >/dev/null
+  start=$(date +%s%N)
+  wait_for 5 has_lines "$T/idle.out" "$n" || fail "ping $n not delivered"
+  ms=$((($(date +%s%N) - start) / 1000000))
+  [ "$ms" -lt 400 ] || fail "ping $n took $ms ms to reach the watcher"
+done
+kill -TERM "$WATCH_PID"
+wait "$WATCH_PID" || true
+as bob drain >/dev/null
+
 # --peek leaves messages unread; SIGTERM exits 0.
 start_watch peek --peek
 as alice send @bob "peek at me" >/dev/null

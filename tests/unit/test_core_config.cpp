@@ -59,7 +59,7 @@ TEST_CASE("the home is BACKCHANNEL_HOME, else ~/.backchannel", "[config]") {
   CHECK_THROWS_AS(bch::resolve_home(bch::Environment{}), bch::Error);
 }
 
-TEST_CASE("a missing config is empty; a broken one is a clear error", "[config]") {
+TEST_CASE("a missing config is empty, a broken one is a clear error", "[config]") {
   TempDir t;
   CHECK_FALSE(bch::load_config(t.path()).agent);
   bch::test::write_text(t.path() / "config.json", "{not json");

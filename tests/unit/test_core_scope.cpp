@@ -36,7 +36,7 @@ TEST_CASE("segments must be contiguous and in order", "[scope]") {
   CHECK(matches("MyRepo", "github.com/org/myrepo"));
 }
 
-TEST_CASE("unscoped messages match everyone; scoped ones need a match", "[scope]") {
+TEST_CASE("unscoped messages match everyone, scoped ones need a match", "[scope]") {
   CHECK(scope_matches(std::nullopt, std::nullopt));
   CHECK(scope_matches(std::nullopt, std::string("anything")));
   CHECK_FALSE(scope_matches(std::string("myrepo"), std::nullopt));
