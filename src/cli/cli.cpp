@@ -39,7 +39,7 @@ const Settings& Globals::settings() {
 
 spool::Spool& Globals::spool() {
   if (!m_spool) {
-    m_spool = spool::open_spool(settings());
+    m_spool = spool::open_spool(settings(), quick);
   }
   return *m_spool;
 }
@@ -76,6 +76,7 @@ constexpr Command k_commands[] = {
     {add_agents},
     {add_channels},
     {add_whoami},
+    {add_relay},
 };
 
 constexpr const char* k_description =

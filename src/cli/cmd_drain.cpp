@@ -54,6 +54,7 @@ void run_drain(const DrainOptions& o, Globals& g) {
   }
   // The hook runs before every prompt: it must never block one or fill the agent's
   // context with noise. No identity: silence. Any failure: one line on stderr, exit 0.
+  g.quick = true;
   try {
     if (!g.settings().agent) {
       return;

@@ -42,11 +42,23 @@ void run_init(const InitOptions& o, Globals& g) {
     }
   }
   Settings settings = resolve_settings(g.env, config, g.home());
-  // Register first: if that fails, config.json is left as it was.
-  spool::open_spool(settings)->register_agent(o.name);
+  // Register first: if that fails, config.json is left as it was. On a relay the token
+  // presented is the room's join secret; the answer carries this agent's own token,
+  // which replaces it in config.json (re-registering presents the agent token itself).
+  auto record = spool::open_spool(settings)->register_agent(o.name);
+  if (record.token) {
+    config.token = record.token;
+  }
   save_config(g.home(), config);
-  print(fmt::format(
-      "registered as {} ({})\n", in_quotes(o.name), spool::describe_location(settings)));
+  std::string where = settings.backend == Backend::relay
+                          ? "relay " + spool::describe_location(settings)
+                          : spool::describe_location(settings);
+  print(fmt::format("registered as {} ({})\n", in_quotes(o.name), where));
+  if (record.token) {
+    print(
+        fmt::format("agent token saved to {} — keep it private; it is your identity on the relay\n",
+                    (g.home() / "config.json").string()));
+  }
 }
 
 }  // namespace

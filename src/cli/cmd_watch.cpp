@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/signals.hpp"
 
 #include <bch/error.hpp>
 #include <bch/shell.hpp>
@@ -16,7 +17,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 
 namespace bch::cli {
 namespace {
@@ -63,26 +63,10 @@ void run_watch(const WatchOptions& o, Globals& g) {
   const std::string& agent = g.agent();
   auto& spool = g.spool();
 
-  // SIGINT/SIGTERM are taken by a thread with sigwait() and turned into a stop request;
-  // the watch loop then returns normally, so nothing is left half-claimed.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  // A shell starts background jobs with SIGINT ignored, and an ignored signal is
-  // discarded before sigwait() could see it; `kill -INT` must still stop a watcher.
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGINT/SIGTERM become a stop request; the watch loop then returns normally, so
+  // nothing is left half-claimed.
   std::stop_source stop;
-  int caught = 0;
-  std::jthread waiter([&](std::stop_token) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) == 0) {
-      caught = sig;
-      stop.request_stop();
-    }
-  });
+  SignalStop signals([&](int) { stop.request_stop(); });
 
   std::fprintf(stderr,
                "watching the inbox of %s (%s)%s — ctrl-c to stop\n",
@@ -99,30 +83,20 @@ void run_watch(const WatchOptions& o, Globals& g) {
       }
     }
   };
-  try {
-    spool.watch(
-        agent,
-        [&](const Message& m) {
-          if (!spool::wanted(m, match, o.urgent_only)) {
-            return;
-          }
-          if (o.peek) {
-            handle(m);
-          } else {
-            spool.take(agent, m.id, false, handle);
-          }
-        },
-        stop.get_token());
-  } catch (...) {
-    // Wake the signal thread so it can be joined.
-    ::pthread_kill(waiter.native_handle(), SIGTERM);
-    throw;
-  }
-  if (caught == 0) {
-    ::pthread_kill(waiter.native_handle(), SIGTERM);
-  }
-  waiter.join();
-  if (caught == SIGINT) {
+  spool.watch(
+      agent,
+      [&](const Message& m) {
+        if (!spool::wanted(m, match, o.urgent_only)) {
+          return;
+        }
+        if (o.peek) {
+          handle(m);
+        } else {
+          spool.take(agent, m.id, false, handle);
+        }
+      },
+      stop.get_token());
+  if (signals.caught() == SIGINT) {
     throw Error(ErrorKind::interrupted, "");
   }
 }

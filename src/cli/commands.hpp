@@ -17,6 +17,7 @@ class Globals {
 public:
   Environment env = Environment::from_process();
   int verbosity = 0;
+  bool quick = false;  // short network timeouts: the caller must not block a prompt
 
   const std::filesystem::path& home();
   Config& config();
@@ -47,6 +48,7 @@ void add_unsub(CLI::App& app, Globals& globals);
 void add_agents(CLI::App& app, Globals& globals);
 void add_channels(CLI::App& app, Globals& globals);
 void add_whoami(CLI::App& app, Globals& globals);
+void add_relay(CLI::App& app, Globals& globals);
 
 // Keeps `message` (a --match or --scope value) optional: CLI11 binds std::string.
 std::optional<std::string> non_empty(const std::string& text);

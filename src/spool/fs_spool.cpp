@@ -201,8 +201,21 @@ AgentRecord FsSpool::require_agent(const std::string& name) const {
   return std::move(*record);
 }
 
-template <typename Modify>
-void FsSpool::update_agent(const std::string& name, Modify&& modify) {
+std::optional<nlohmann::ordered_json> FsSpool::record_json(const std::string& name) const {
+  fs::path path = agent_file(name);
+  auto text = util::read_file(path);
+  if (!text) {
+    return std::nullopt;
+  }
+  return parse_record(path, *text);
+}
+
+fs::path FsSpool::unread_dir(const std::string& name) const {
+  return inbox_dir(name) / "new";
+}
+
+void FsSpool::update_record(const std::string& name,
+                            const std::function<bool(nlohmann::ordered_json&)>& modify) {
   fs::path path = agent_file(name);
   util::FileLock lock(m_root / "agents" / ".lock");
   auto text = util::read_file(path);
@@ -221,7 +234,7 @@ void FsSpool::touch(const AgentRecord& record) {
   if (seen && now - *seen < k_last_seen_interval_ms && *seen <= now) {
     return;
   }
-  update_agent(record.name, [&](RecordJson& json) {
+  update_record(record.name, [&](RecordJson& json) {
     json["lastSeen"] = format_timestamp(now);
     return true;
   });
@@ -278,7 +291,7 @@ std::vector<AgentRecord> FsSpool::agents() {
 
 void FsSpool::subscribe(const std::string& agent, const std::string& channel) {
   std::string ch = normalize_channel(channel);
-  update_agent(agent, [&](RecordJson& json) {
+  update_record(agent, [&](RecordJson& json) {
     auto subs = string_array(json, "subscriptions");
     if (std::find(subs.begin(), subs.end(), ch) != subs.end()) {
       return false;
@@ -291,7 +304,7 @@ void FsSpool::subscribe(const std::string& agent, const std::string& channel) {
 
 void FsSpool::unsubscribe(const std::string& agent, const std::string& channel) {
   std::string ch = normalize_channel(channel);
-  update_agent(agent, [&](RecordJson& json) {
+  update_record(agent, [&](RecordJson& json) {
     auto subs = string_array(json, "subscriptions");
     auto end = std::remove(subs.begin(), subs.end(), ch);
     if (end == subs.end()) {
@@ -417,7 +430,7 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
   }
 }
 
-std::optional<Message> FsSpool::read_new(const std::string& agent, const std::string& file) {
+std::optional<Message> FsSpool::read_unread(const std::string& agent, const std::string& file) {
   fs::path inbox = inbox_dir(agent);
   fs::path path = inbox / "new" / file;
   auto id = id_from_file_name(file);
@@ -452,7 +465,7 @@ std::vector<Message> FsSpool::inbox(const std::string& agent) {
       if (!ends_with(file, ".json")) {
         continue;
       }
-      if (auto m = read_new(agent, file)) {
+      if (auto m = read_unread(agent, file)) {
         out.push_back(std::move(*m));
       }
     }
@@ -523,7 +536,7 @@ void FsSpool::watch(const std::string& agent,
     std::vector<Message> fresh;
     for (const auto& file : names) {
       if (ends_with(file, ".json") && !delivered.contains(file)) {
-        if (auto m = read_new(agent, file)) {
+        if (auto m = read_unread(agent, file)) {
           fresh.push_back(std::move(*m));
         }
       }

@@ -1,6 +1,7 @@
 #include <bch/error.hpp>
 #include <bch/scope.hpp>
 #include <bch/spool/fs_spool.hpp>
+#include <bch/spool/http_spool.hpp>
 #include <bch/spool/spool.hpp>
 
 #include <fmt/format.h>
@@ -27,14 +28,21 @@ std::vector<Message> unread_matching(Spool& spool,
   return all;
 }
 
-std::unique_ptr<Spool> open_spool(const Settings& settings) {
+std::unique_ptr<Spool> open_spool(const Settings& settings, bool quick) {
   switch (settings.backend) {
     case Backend::local:
       return std::make_unique<FsSpool>(settings.home);
-    case Backend::relay:
-      throw Error(ErrorKind::usage,
-                  fmt::format("relay {} configured, but this build of bch has no relay client yet",
-                              settings.url.value_or("")));
+    case Backend::relay: {
+      RelayEndpoint endpoint;
+      endpoint.url = settings.url.value_or("");
+      endpoint.token = settings.token;
+      endpoint.room = settings.room;
+      if (quick) {
+        endpoint.connect_timeout = std::chrono::milliseconds(2000);
+        endpoint.read_timeout = std::chrono::milliseconds(5000);
+      }
+      return make_http_spool(endpoint);
+    }
     case Backend::brain:
       throw Error(ErrorKind::usage,
                   "brain backend configured, but this build of bch has no brain client yet");

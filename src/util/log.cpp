@@ -14,6 +14,18 @@ namespace bch::util {
 namespace {
 
 std::atomic<int> g_verbosity{0};
+std::atomic<bool> g_service{false};
+
+spdlog::level::level_enum level() {
+  int v = g_verbosity.load();
+  if (v < 0) {
+    return spdlog::level::err;
+  }
+  if (v > 0) {
+    return spdlog::level::debug;
+  }
+  return g_service.load() ? spdlog::level::info : spdlog::level::warn;
+}
 
 spdlog::logger& logger() {
   static std::once_flag once;
@@ -22,22 +34,26 @@ spdlog::logger& logger() {
     instance =
         std::make_shared<spdlog::logger>("bch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     instance->set_pattern("%l: %v");
-    int v = g_verbosity.load();
-    instance->set_level(v < 0    ? spdlog::level::err
-                        : v == 0 ? spdlog::level::warn
-                                 : spdlog::level::debug);
   });
+  instance->set_level(level());  // init_logging may have run since: cheap to reapply
   return *instance;
 }
 
 }  // namespace
 
-void init_logging(int verbosity) {
+void init_logging(int verbosity, bool service) {
   g_verbosity = verbosity;
+  g_service = service;
 }
 
 void warn(std::string_view message) {
   logger().warn("{}", message);
+}
+
+void info(std::string_view message) {
+  if (level() <= spdlog::level::info) {
+    logger().info("{}", message);
+  }
 }
 
 void debug(std::string_view message) {

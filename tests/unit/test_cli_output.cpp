@@ -66,7 +66,7 @@ TEST_CASE("control characters cannot reach the terminal", "[output]") {
 }
 
 TEST_CASE("agents list their channels and last activity", "[output]") {
-  bch::spool::AgentRecord a{"bob", {"#a", "#b"}, "c", "2026-01-01T00:00:00.000Z"};
+  bch::spool::AgentRecord a{"bob", {"#a", "#b"}, "c", "2026-01-01T00:00:00.000Z", std::nullopt};
   CHECK(bch::cli::format_agent(a) == "bob (#a, #b) — last seen 2026-01-01T00:00:00.000Z");
   a.subscriptions.clear();
   CHECK(bch::cli::format_agent(a) == "bob — last seen 2026-01-01T00:00:00.000Z");

@@ -2,8 +2,8 @@
 
 #include <bch/spool/spool.hpp>
 
-#include <chrono>
 #include <filesystem>
+#include <functional>
 
 namespace bch::spool {
 
@@ -35,15 +35,25 @@ public:
 
   const std::filesystem::path& root() const { return m_root; }
 
+  // For the relay, which keeps more than the spool knows in a record (tokenHash):
+  // the record's JSON as stored, or nothing if the agent is not registered.
+  std::optional<nlohmann::ordered_json> record_json(const std::string& name) const;
+  // Read-modify-write of a record under the lock; `modify` returns false to write
+  // nothing. Throws Error(not_found) for an unregistered agent.
+  void update_record(const std::string& name,
+                     const std::function<bool(nlohmann::ordered_json&)>& modify);
+  // The agent's new/ folder (the name is validated first).
+  std::filesystem::path unread_dir(const std::string& name) const;
+  // Reads new/<file> of the agent: the message, or nothing if it is gone or was moved to
+  // bad/ because it does not parse.
+  std::optional<Message> read_unread(const std::string& agent, const std::string& file);
+
 private:
   std::filesystem::path agent_file(const std::string& name) const;
   std::filesystem::path inbox_dir(const std::string& name) const;
   std::optional<AgentRecord> load_agent(const std::string& name) const;
   AgentRecord require_agent(const std::string& name) const;
-  template <typename Modify>
-  void update_agent(const std::string& name, Modify&& modify);
   void touch(const AgentRecord& record);
-  std::optional<Message> read_new(const std::string& agent, const std::string& file);
   void deliver(const std::vector<std::string>& recipients, const Message& message);
 
   std::filesystem::path m_root;

@@ -18,6 +18,7 @@ struct AgentRecord {
   std::vector<std::string> subscriptions;  // "#dev", sorted
   std::string created_at;
   std::string last_seen;
+  std::optional<std::string> token;  // issued by a relay on first registration only
 };
 
 // What `send` takes besides from, to and body.
@@ -93,8 +94,9 @@ std::vector<Message> unread_matching(Spool& spool,
 // True if a reader with `match` (and `urgent_only`) should see `message`.
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only);
 
-// Opens the spool that `settings` selects (local folder, relay, brain).
-std::unique_ptr<Spool> open_spool(const Settings& settings);
+// Opens the spool that `settings` selects (local folder, relay, brain). `quick` shortens
+// network timeouts for callers that must not block a prompt (drain --hook).
+std::unique_ptr<Spool> open_spool(const Settings& settings, bool quick = false);
 
 // "local spool", the relay URL, or "brain (room: r, url)": where messages go.
 std::string describe_location(const Settings& settings);

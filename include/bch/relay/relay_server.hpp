@@ -1,0 +1,49 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace bch::relay {
+
+struct RelayOptions {
+  std::string host = "0.0.0.0";
+  int port = 7117;                         // 0 picks a free port
+  std::filesystem::path data_dir;          // holds rooms/<roomId>/
+  std::optional<std::string> token;        // the default room's join secret; none = open
+  std::optional<std::string> admin_token;  // required for POST /v1/rooms when set
+  std::optional<std::filesystem::path> tls_cert;
+  std::optional<std::filesystem::path> tls_key;
+  std::size_t max_body = 1024 * 1024;
+  std::chrono::milliseconds keepalive{25000};
+};
+
+// The relay (SPEC section 6): serves one FsSpool per room over HTTP and SSE. Owns its
+// threads; start() binds, serve() blocks until stop(). Not copyable.
+class RelayServer {
+public:
+  explicit RelayServer(RelayOptions options);
+  RelayServer(const RelayServer&) = delete;
+  RelayServer& operator=(const RelayServer&) = delete;
+  ~RelayServer();
+
+  // Binds the listening socket and returns the port. Throws Error(io) if it cannot bind
+  // or (with TLS) cannot load the certificate or key.
+  int start();
+  // Serves requests until stop() is called (from any thread or a signal watcher).
+  void serve();
+  // Stops accepting, ends every event stream and makes serve() return.
+  void stop();
+  int port() const;
+  // "http://127.0.0.1:<port>" (https with TLS), with the host as bound.
+  std::string url() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace bch::relay

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <bch/spool/spool.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace bch::spool {
+
+// Agent tokens known to a client that acts for several agents (tests, tools serving a
+// team). Thread-safe; shared between the spools that use it.
+class TokenBook {
+public:
+  void set(const std::string& agent, const std::string& token);
+  std::optional<std::string> get(const std::string& agent) const;
+  std::optional<std::string> any() const;
+
+private:
+  mutable std::mutex m_mutex;
+  std::map<std::string, std::string> m_tokens;
+};
+
+// Where a relay is and who we are there.
+struct RelayEndpoint {
+  std::string url;                    // http(s)://host[:port][/prefix]
+  std::optional<std::string> token;   // bearer: the agent token (or a room token to register)
+  std::optional<std::string> room;    // X-Backchannel-Room; none = default
+  std::shared_ptr<TokenBook> tokens;  // per-agent tokens, preferred over `token`
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds read_timeout{30000};
+};
+
+// The relay client (SPEC section 6) behind the Spool interface. Transport failures throw
+// Error(unavailable) "relay <url> unreachable: …"; relay errors carry the relay's message.
+// register_agent() returns the issued agent token in AgentRecord::token on first
+// registration. take() cannot undo a claim if the handler throws: the relay has already
+// deleted the message.
+std::unique_ptr<Spool> make_http_spool(const RelayEndpoint& endpoint);
+
+// POST /v1/rooms: a new room's id and join token. `admin_token` is sent as the bearer
+// when given.
+struct NewRoom {
+  std::string room_id;
+  std::string room_token;
+};
+NewRoom create_room(const std::string& url, const std::optional<std::string>& admin_token);
+
+}  // namespace bch::spool

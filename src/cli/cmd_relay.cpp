@@ -1,0 +1,91 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/signals.hpp"
+
+#include <bch/error.hpp>
+#include <bch/relay/relay_server.hpp>
+#include <bch/util/atomic_file.hpp>
+#include <bch/util/log.hpp>
+
+#include <fmt/format.h>
+
+#include <atomic>
+
+namespace bch::cli {
+namespace {
+
+struct RelayCmdOptions {
+  int port = 7117;
+  std::string port_file;
+  std::string host = "0.0.0.0";
+  std::string token;
+  std::string admin_token;
+  std::string data_dir;
+  std::string tls_cert;
+  std::string tls_key;
+  std::size_t max_body = 1024 * 1024;
+};
+
+void run_relay(const RelayCmdOptions& o, Globals& g) {
+  util::init_logging(g.verbosity, true);
+  relay::RelayOptions options;
+  options.host = o.host;
+  options.port = o.port;
+  options.data_dir = o.data_dir.empty() ? g.home() : std::filesystem::path(o.data_dir);
+  options.token = non_empty(o.token) ? non_empty(o.token) : g.env.token;
+  options.admin_token = non_empty(o.admin_token) ? non_empty(o.admin_token) : g.env.admin_token;
+  if (!o.tls_cert.empty()) {
+    options.tls_cert = o.tls_cert;
+  }
+  if (!o.tls_key.empty()) {
+    options.tls_key = o.tls_key;
+  }
+  options.max_body = o.max_body;
+
+  // Signals first: every thread the relay starts inherits the blocked mask.
+  std::atomic<relay::RelayServer*> running{nullptr};
+  SignalStop signals([&](int) {
+    if (auto* server = running.load()) {
+      server->stop();
+    }
+  });
+  relay::RelayServer server(options);
+  int port = server.start();
+  running = &server;
+  print(fmt::format("backchannel relay listening on {}\n", server.url()));
+  if (!o.port_file.empty()) {
+    util::AtomicFile file(o.port_file, 0644);
+    file.write(fmt::format("{}\n", port));
+    file.commit();
+  }
+  util::info(fmt::format("data in {}; default room {}; room creation {}",
+                         options.data_dir.string(),
+                         options.token ? "needs the room token" : "is open",
+                         options.admin_token ? "needs the admin token" : "is open"));
+  if (signals.caught() == 0) {
+    server.serve();
+  }
+  util::info("relay stopped");
+}
+
+}  // namespace
+
+void add_relay(CLI::App& app, Globals& g) {
+  auto o = std::make_shared<RelayCmdOptions>();
+  auto* cmd = app.add_subcommand("relay", "run a relay so agents on other machines can talk");
+  cmd->add_option("--port", o->port, "port to listen on; 0 picks a free one")
+      ->capture_default_str();
+  cmd->add_option("--port-file", o->port_file, "write the port here once listening");
+  cmd->add_option("--host", o->host, "address to listen on")->capture_default_str();
+  cmd->add_option("--token", o->token, "the default room's join secret (or BACKCHANNEL_TOKEN)");
+  cmd->add_option(
+      "--admin-token", o->admin_token, "required to create rooms (or BACKCHANNEL_ADMIN_TOKEN)");
+  cmd->add_option("--data-dir", o->data_dir, "where rooms live (default: the bch home)");
+  cmd->add_option("--tls-cert", o->tls_cert, "serve HTTPS with this certificate (PEM)");
+  cmd->add_option("--tls-key", o->tls_key, "the certificate's private key (PEM)");
+  cmd->add_option("--max-body", o->max_body, "largest request body in bytes")
+      ->capture_default_str();
+  cmd->callback([o, &g] { run_relay(*o, g); });
+}
+
+}  // namespace bch::cli

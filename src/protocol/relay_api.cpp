@@ -1,0 +1,39 @@
+#include <bch/protocol/relay_api.hpp>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+namespace bch::protocol {
+
+bool is_valid_room_id(std::string_view room) {
+  if (room.empty() || room.size() > 64) {
+    return false;
+  }
+  for (char c : room) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+              || c == '-';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string sha256_hex(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * SHA256_DIGEST_LENGTH);
+  for (unsigned char b : digest) {
+    out += k_hex[b >> 4];
+    out += k_hex[b & 0x0f];
+  }
+  return out;
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace bch::protocol

@@ -1,0 +1,675 @@
+// RelayServer: the HTTP+SSE face of a set of FsSpools, one per room.
+//
+// Routes are thin: authenticate, decode and validate the request, call the room's
+// FsSpool, encode the answer. Everything the spool guarantees (durable delivery,
+// exactly-one claim, validated names) therefore holds over the network too, and the
+// spool contract tests cover relay + HttpSpool end to end.
+//
+// Auth has two tiers (SPEC section 6). A room token only admits new registrations; a
+// registration returns a fresh agent token (32 bytes from OpenSSL's CSPRNG, hex) that is
+// stored only as its SHA-256 in the agent's record. Every other route maps the bearer
+// token to its agent through an in-memory index (hash → name) kept in step with the
+// records, so a request costs one hash and one lookup, not a scan of the agents. Hashes
+// are compared in constant time where a secret is checked against one stored value.
+//
+// Events: a stream registers with the room's Subscribers before it scans the inbox,
+// then sends what the scan found and, after that, whatever is published for its agent.
+// Publishing is driven by one inotify watch per inbox (InboxWatcher), so a message lands
+// on the stream whether this relay's own /v1/send wrote it or another process did, and
+// each delivery costs one file read however full the inbox is. Streams never claim.
+//
+// Threads: httplib runs every connection as one task, and a stream holds its task as
+// long as the client listens, so the task queue grows on demand (task_queue.hpp):
+// watchers can never starve other requests.
+//
+// Hostile input: bodies over --max-body get 413 before they are read into memory;
+// everything else is parsed with exceptions off and checked field by field; names and
+// ids are validated before they reach a path. Every error is {"error": "..."}.
+
+#include "relay/subscribers.hpp"
+#include "relay/task_queue.hpp"
+
+#include <bch/address.hpp>
+#include <bch/error.hpp>
+#include <bch/protocol/relay_api.hpp>
+#include <bch/protocol/sse.hpp>
+#include <bch/relay/relay_server.hpp>
+#include <bch/spool/fs_spool.hpp>
+#include <bch/util/atomic_file.hpp>
+#include <bch/util/fd.hpp>
+#include <bch/util/fs.hpp>
+#include <bch/util/httplib.hpp>
+#include <bch/util/log.hpp>
+#include <bch/util/random.hpp>
+
+#include <fmt/format.h>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace bch::relay {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+// An HTTP failure with its status; the message is the "error" of the JSON body.
+struct HttpError : std::runtime_error {
+  HttpError(int code, const std::string& message) : std::runtime_error(message), status(code) {}
+  int status;
+};
+
+int status_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::usage:
+    case ErrorKind::protocol:
+      return 400;
+    case ErrorKind::not_found:
+      return 404;
+    case ErrorKind::conflict:
+      return 409;
+    case ErrorKind::unavailable:
+      return 503;
+    case ErrorKind::io:
+    case ErrorKind::internal:
+    case ErrorKind::interrupted:
+      return 500;
+  }
+  return 500;
+}
+
+void reply_json(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  reply_json(res, status, Json{{"error", message}});
+}
+
+Json record_json(const spool::AgentRecord& a) {
+  return Json{{"name", a.name},
+              {"subscriptions", a.subscriptions},
+              {"createdAt", a.created_at},
+              {"lastSeen", a.last_seen}};
+}
+
+Json body_object(const httplib::Request& req) {
+  auto json = Json::parse(req.body, nullptr, false);
+  if (json.is_discarded()) {
+    throw HttpError(400, "request body is not valid JSON");
+  }
+  if (!json.is_object()) {
+    throw HttpError(400, "request body must be a JSON object");
+  }
+  return json;
+}
+
+std::optional<std::string> string_field(const Json& body, const char* key, bool required) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) {
+    if (required) {
+      throw HttpError(400, fmt::format("missing \"{}\"", key));
+    }
+    return std::nullopt;
+  }
+  if (!it->is_string()) {
+    throw HttpError(400, fmt::format("\"{}\" must be a string", key));
+  }
+  return it->get<std::string>();
+}
+
+std::string bearer_token(const httplib::Request& req) {
+  std::string header = req.get_header_value("Authorization");
+  constexpr std::string_view k_prefix = "Bearer ";
+  if (header.size() > k_prefix.size() && header.compare(0, k_prefix.size(), k_prefix) == 0) {
+    return header.substr(k_prefix.size());
+  }
+  return "";
+}
+
+// Watches every agent's new/ folder of one room and publishes each message that lands
+// there to the room's Subscribers. One thread, one inotify instance.
+class InboxWatcher {
+public:
+  InboxWatcher(spool::FsSpool& spool, Subscribers& subscribers)
+      : m_spool(spool),
+        m_subscribers(subscribers),
+        m_inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
+        m_stop(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (!m_inotify || !m_stop) {
+      throw Error(ErrorKind::io, util::errno_message("cannot watch the relay's inboxes", errno));
+    }
+    m_thread = std::thread([this] { run(); });
+  }
+  InboxWatcher(const InboxWatcher&) = delete;
+  InboxWatcher& operator=(const InboxWatcher&) = delete;
+  ~InboxWatcher() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(m_stop.get(), &one, sizeof one);
+    m_thread.join();
+  }
+
+  // Starts watching the agent's inbox (idempotent); creates new/ if it is missing.
+  void add(const std::string& agent) {
+    fs::path dir = m_spool.unread_dir(agent);
+    util::make_private_dirs(dir);
+    int wd =
+        ::inotify_add_watch(m_inotify.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
+    if (wd < 0) {
+      throw Error(ErrorKind::io,
+                  util::errno_message(fmt::format("cannot watch '{}'", dir.string()), errno));
+    }
+    std::lock_guard lock(m_mutex);
+    m_agents[wd] = agent;
+  }
+
+private:
+  void run() {
+    alignas(inotify_event) char buffer[16384];
+    for (;;) {
+      pollfd fds[2] = {{m_stop.get(), POLLIN, 0}, {m_inotify.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+        return;
+      }
+      if (fds[0].revents != 0) {
+        return;
+      }
+      ssize_t n = ::read(m_inotify.get(), buffer, sizeof buffer);
+      for (ssize_t off = 0; n > 0 && off < n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer + off);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        std::string name = event->len > 0 ? std::string(event->name) : "";
+        if (name.size() < 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
+          continue;
+        }
+        std::string agent;
+        {
+          std::lock_guard lock(m_mutex);
+          auto it = m_agents.find(event->wd);
+          if (it == m_agents.end()) {
+            continue;
+          }
+          agent = it->second;
+        }
+        try {
+          if (auto message = m_spool.read_unread(agent, name)) {
+            m_subscribers.publish(agent, *message);
+          }
+        } catch (const std::exception& e) {
+          util::warn(fmt::format("cannot read new message {} of {}: {}", name, agent, e.what()));
+        }
+      }
+    }
+  }
+
+  spool::FsSpool& m_spool;
+  Subscribers& m_subscribers;
+  util::Fd m_inotify;
+  util::Fd m_stop;
+  std::mutex m_mutex;
+  std::unordered_map<int, std::string> m_agents;
+  std::thread m_thread;
+};
+
+struct Room {
+  Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash)
+      : id(std::move(room_id)), spool(std::move(dir)), token_hash(std::move(join_hash)) {}
+
+  std::string id;
+  spool::FsSpool spool;
+  std::optional<std::string> token_hash;  // sha256 of the join secret; none = open
+  Subscribers subscribers;
+  std::mutex mutex;  // registration and the token index
+  std::unordered_map<std::string, std::string> agent_by_hash;
+  std::unique_ptr<InboxWatcher> watcher;
+};
+
+}  // namespace
+
+struct RelayServer::Impl {
+  RelayOptions options;
+  std::unique_ptr<httplib::Server> server;
+  int bound_port = 0;
+  std::atomic<bool> stopping{false};
+  std::mutex rooms_mutex;
+  std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
+
+  explicit Impl(RelayOptions o) : options(std::move(o)) {}
+
+  // Loads a room's agents into the token index and starts watching their inboxes.
+  void open_room(Room& room) {
+    room.watcher = std::make_unique<InboxWatcher>(room.spool, room.subscribers);
+    for (const auto& agent : room.spool.agents()) {
+      auto json = room.spool.record_json(agent.name);
+      if (json && json->contains("tokenHash") && (*json)["tokenHash"].is_string()) {
+        room.agent_by_hash[(*json)["tokenHash"].get<std::string>()] = agent.name;
+      }
+      room.watcher->add(agent.name);
+    }
+  }
+
+  Room& default_room() {
+    std::lock_guard lock(rooms_mutex);
+    auto& slot = rooms[protocol::k_default_room];
+    if (!slot) {
+      std::optional<std::string> hash;
+      if (options.token) {
+        hash = protocol::sha256_hex(*options.token);
+      }
+      fs::path dir = options.data_dir / "rooms" / protocol::k_default_room;
+      util::make_private_dirs(dir);
+      slot = std::make_unique<Room>(protocol::k_default_room, dir, hash);
+      open_room(*slot);
+    }
+    return *slot;
+  }
+
+  // The room a request addresses: X-Backchannel-Room, else default (also for an
+  // invalid header); a valid but unknown room is 404.
+  Room& room_for(const httplib::Request& req) {
+    std::string id = req.get_header_value(protocol::k_room_header);
+    if (id.empty() || id == protocol::k_default_room || !protocol::is_valid_room_id(id)) {
+      return default_room();
+    }
+    std::lock_guard lock(rooms_mutex);
+    auto it = rooms.find(id);
+    if (it != rooms.end()) {
+      return *it->second;
+    }
+    fs::path dir = options.data_dir / "rooms" / id;
+    auto text = util::read_file(dir / "room.json");
+    auto json = text ? Json::parse(*text, nullptr, false) : Json();
+    if (!text || !json.is_object() || !json.contains("tokenHash")
+        || !json["tokenHash"].is_string()) {
+      throw HttpError(404, fmt::format("unknown room \"{}\" — create one with `bch room new`", id));
+    }
+    auto room = std::make_unique<Room>(id, dir, json["tokenHash"].get<std::string>());
+    open_room(*room);
+    return *(rooms[id] = std::move(room));
+  }
+
+  // The agent the bearer token belongs to, or 401.
+  std::string authed_agent(Room& room, const httplib::Request& req) {
+    std::string token = bearer_token(req);
+    if (!token.empty()) {
+      std::string hash = protocol::sha256_hex(token);
+      std::lock_guard lock(room.mutex);
+      auto it = room.agent_by_hash.find(hash);
+      if (it != room.agent_by_hash.end()) {
+        return it->second;
+      }
+    }
+    throw HttpError(401, "unauthorized — agent token required (get one via /v1/register)");
+  }
+
+  // The agent named in the path, which must be the caller's own.
+  std::string own_agent(Room& room, const httplib::Request& req) {
+    std::string caller = authed_agent(room, req);
+    std::string named = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
+    check_agent_name(named);
+    if (named != caller) {
+      throw HttpError(403, fmt::format("token is for \"{}\", not \"{}\"", caller, named));
+    }
+    return caller;
+  }
+
+  void handle_rooms(const httplib::Request& req, httplib::Response& res) {
+    if (options.admin_token
+        && !protocol::equal_constant_time(protocol::sha256_hex(bearer_token(req)),
+                                          protocol::sha256_hex(*options.admin_token))) {
+      throw HttpError(401, "room creation is restricted on this relay");
+    }
+    std::string id = util::random_hex(12);
+    std::string token = util::random_hex(protocol::k_token_bytes);
+    fs::path dir = options.data_dir / "rooms" / id;
+    util::make_private_dirs(dir);
+    Json room{{"tokenHash", protocol::sha256_hex(token)},
+              {"createdAt", format_timestamp(now_unix_ms())}};
+    util::AtomicFile file(dir / "room.json", 0600);
+    file.write(room.dump(2) + "\n");
+    file.commit();
+    reply_json(res, 200, Json{{"roomId", id}, {"roomToken", token}});
+  }
+
+  void handle_register(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    Json body = body_object(req);
+    std::string name = *string_field(body, "name", true);
+    check_agent_name(name);
+    std::string presented = bearer_token(req);
+    std::string presented_hash = presented.empty() ? "" : protocol::sha256_hex(presented);
+
+    std::lock_guard lock(room.mutex);
+    if (auto existing = room.spool.record_json(name)) {
+      auto it = existing->find("tokenHash");
+      bool owner = !presented.empty() && it != existing->end() && it->is_string()
+                   && protocol::equal_constant_time(presented_hash, it->get<std::string>());
+      if (!owner) {
+        throw HttpError(
+            409,
+            fmt::format("agent name \"{}\" is registered — present its token to re-register",
+                        name));
+      }
+      reply_json(res, 200, record_json(room.spool.register_agent(name)));
+      return;
+    }
+    if (room.token_hash
+        && (presented.empty()
+            || !protocol::equal_constant_time(presented_hash, *room.token_hash))) {
+      throw HttpError(401, "unauthorized — registration requires the room token");
+    }
+    auto record = room.spool.register_agent(name);
+    std::string token = util::random_hex(protocol::k_token_bytes);
+    std::string hash = protocol::sha256_hex(token);
+    room.spool.update_record(name, [&](Json& json) {
+      json["tokenHash"] = hash;
+      return true;
+    });
+    room.agent_by_hash[hash] = name;
+    room.watcher->add(name);
+    Json out = record_json(record);
+    out["token"] = token;
+    reply_json(res, 200, out);
+  }
+
+  void handle_send(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    std::string from = authed_agent(room, req);
+    Json body = body_object(req);
+    std::string to = *string_field(body, "to", true);
+    std::string text = *string_field(body, "body", true);
+    spool::SendOptions opts;
+    if (auto priority = string_field(body, "priority", false)) {
+      auto parsed = parse_priority(*priority);
+      if (!parsed) {
+        throw HttpError(400, "\"priority\" must be \"normal\" or \"urgent\"");
+      }
+      opts.priority = *parsed;
+    }
+    opts.scope = string_field(body, "scope", false);
+    opts.thread = string_field(body, "thread", false);
+    if (auto it = body.find("refs"); it != body.end() && !it->is_null()) {
+      if (!it->is_array()) {
+        throw HttpError(400, "\"refs\" must be an array of strings");
+      }
+      for (const auto& ref : *it) {
+        if (!ref.is_string()) {
+          throw HttpError(400, "\"refs\" must be an array of strings");
+        }
+        opts.refs.push_back(ref.get<std::string>());
+      }
+    }
+    reply_json(res, 200, to_json(room.spool.send(from, to, text, opts)));
+  }
+
+  void handle_take(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    std::string agent = authed_agent(room, req);
+    Json body = body_object(req);
+    std::string id = *string_field(body, "id", true);
+    check_message_id(id);
+    bool keep = false;
+    if (auto it = body.find("keep"); it != body.end() && !it->is_null()) {
+      if (!it->is_boolean()) {
+        throw HttpError(400, "\"keep\" must be true or false");
+      }
+      keep = it->get<bool>();
+    }
+    auto message = room.spool.take(agent, id, keep);
+    reply_json(res, 200, Json{{"message", message ? Json(to_json(*message)) : Json(nullptr)}});
+  }
+
+  void handle_channel(const httplib::Request& req, httplib::Response& res, bool subscribe) {
+    Room& room = room_for(req);
+    std::string agent = authed_agent(room, req);
+    std::string channel = *string_field(body_object(req), "channel", true);
+    if (subscribe) {
+      room.spool.subscribe(agent, channel);
+    } else {
+      room.spool.unsubscribe(agent, channel);
+    }
+    reply_json(res, 200, Json{{"ok", true}});
+  }
+
+  void handle_events(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    std::string agent = own_agent(room, req);
+    if (stopping) {
+      throw HttpError(503, "relay is shutting down");
+    }
+    // Register first, then scan: a message landing in between is in one or both, and
+    // the stream drops the duplicate by id.
+    auto stream = room.subscribers.add(agent);
+    std::vector<Message> existing;
+    try {
+      existing = room.spool.inbox(agent);
+    } catch (...) {
+      room.subscribers.remove(agent, stream);
+      throw;
+    }
+    struct State {
+      std::deque<Message> pending;
+      std::unordered_set<std::string> sent;
+    };
+    auto state = std::make_shared<State>();
+    state->pending.assign(existing.begin(), existing.end());
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    auto keepalive = options.keepalive;
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, stream, state, keepalive](std::size_t, httplib::DataSink& sink) {
+          if (state->pending.empty()) {
+            state->pending = stream->wait(keepalive);
+          }
+          if (stopping || stream->closed()) {
+            sink.done();
+            return true;
+          }
+          std::string out;
+          for (const auto& m : state->pending) {
+            if (state->sent.insert(m.id).second) {
+              out += protocol::encode_sse(m.id, serialize(m));
+            }
+          }
+          state->pending.clear();
+          if (out.empty()) {
+            out = protocol::k_sse_keepalive;
+          }
+          return sink.is_writable() && sink.write(out.data(), out.size());
+        },
+        [&room, agent, stream](bool) { room.subscribers.remove(agent, stream); });
+  }
+
+  void routes() {
+    auto& s = *server;
+    // Each handler runs inside this wrapper: HttpError and bch::Error become their JSON
+    // answers; anything else reaches the exception handler (500).
+    auto wrap = [](auto handler) {
+      return [handler](const httplib::Request& req, httplib::Response& res) {
+        try {
+          handler(req, res);
+        } catch (const HttpError& e) {
+          reply_error(res, e.status, e.what());
+        } catch (const Error& e) {
+          reply_error(res, status_for(e.kind()), e.what());
+        }
+      };
+    };
+    s.Get(protocol::k_health, wrap([](const httplib::Request&, httplib::Response& res) {
+            reply_json(res, 200, Json{{"ok", true}, {"service", protocol::k_service}});
+          }));
+    s.Post(protocol::k_rooms, wrap([this](const auto& req, auto& res) { handle_rooms(req, res); }));
+    s.Post(protocol::k_register,
+           wrap([this](const auto& req, auto& res) { handle_register(req, res); }));
+    s.Get(protocol::k_agents, wrap([this](const auto& req, auto& res) {
+            Room& room = room_for(req);
+            authed_agent(room, req);
+            Json out = Json::array();
+            for (const auto& a : room.spool.agents()) {
+              out.push_back(record_json(a));
+            }
+            reply_json(res, 200, out);
+          }));
+    s.Get(protocol::k_channels, wrap([this](const auto& req, auto& res) {
+            Room& room = room_for(req);
+            authed_agent(room, req);
+            reply_json(res, 200, Json(room.spool.channels()));
+          }));
+    s.Post(protocol::k_subscribe,
+           wrap([this](const auto& req, auto& res) { handle_channel(req, res, true); }));
+    s.Post(protocol::k_unsubscribe,
+           wrap([this](const auto& req, auto& res) { handle_channel(req, res, false); }));
+    s.Post(protocol::k_send, wrap([this](const auto& req, auto& res) { handle_send(req, res); }));
+    s.Post(protocol::k_take, wrap([this](const auto& req, auto& res) { handle_take(req, res); }));
+    s.Get(std::string(protocol::k_inbox) + "([^/]*)", wrap([this](const auto& req, auto& res) {
+            Room& room = room_for(req);
+            std::string agent = own_agent(room, req);
+            Json out = Json::array();
+            for (const auto& m : room.spool.inbox(agent)) {
+              out.push_back(to_json(m));
+            }
+            reply_json(res, 200, out);
+          }));
+    s.Get(std::string(protocol::k_events) + "([^/]*)",
+          wrap([this](const auto& req, auto& res) { handle_events(req, res); }));
+
+    s.set_exception_handler(
+        [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "internal error";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          util::warn(fmt::format("request failed: {}", what));
+          reply_error(res, 500, "internal error");
+        });
+    std::size_t max_body = options.max_body;
+    s.set_error_handler(httplib::Server::HandlerWithResponse([max_body](const httplib::Request&,
+                                                                        httplib::Response& res) {
+      if (res.body.empty()) {
+        switch (res.status) {
+          case 404:
+            reply_error(res, 404, "not found");
+            break;
+          case 413:
+            reply_error(res, 413, fmt::format("request body too large (over {} bytes)", max_body));
+            break;
+          default:
+            reply_error(res, res.status, fmt::format("request failed with HTTP {}", res.status));
+        }
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    s.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+      request_started() = std::chrono::steady_clock::now();
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now()
+                                                          - request_started())
+                    .count();
+      util::info(fmt::format("{} {} {} {:.1f}ms", req.method, req.path, res.status, ms));
+    });
+  }
+
+  // When the current request started: set in the pre-routing handler, read by the
+  // logger, on the one thread that handles the request.
+  static std::chrono::steady_clock::time_point& request_started() {
+    thread_local std::chrono::steady_clock::time_point t;
+    return t;
+  }
+};
+
+RelayServer::RelayServer(RelayOptions options)
+    : m_impl(std::make_unique<Impl>(std::move(options))) {}
+
+RelayServer::~RelayServer() {
+  stop();
+}
+
+int RelayServer::start() {
+  auto& o = m_impl->options;
+  if (o.tls_cert || o.tls_key) {
+    if (!o.tls_cert || !o.tls_key) {
+      throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
+    }
+    auto ssl = std::make_unique<httplib::SSLServer>(o.tls_cert->c_str(), o.tls_key->c_str());
+    if (!ssl->is_valid()) {
+      throw Error(ErrorKind::io,
+                  fmt::format("cannot load TLS certificate '{}' and key '{}'",
+                              o.tls_cert->string(),
+                              o.tls_key->string()));
+    }
+    m_impl->server = std::move(ssl);
+  } else {
+    m_impl->server = std::make_unique<httplib::Server>();
+  }
+  auto& s = *m_impl->server;
+  s.new_task_queue = [] { return new GrowingTaskQueue(8); };
+  s.set_payload_max_length(o.max_body);
+  s.set_keep_alive_max_count(100000);
+  s.set_tcp_nodelay(true);  // replies are small: never wait for a delayed ACK
+  s.set_keep_alive_timeout(30);
+  s.set_read_timeout(30, 0);
+  s.set_write_timeout(30, 0);
+  util::make_private_dirs(o.data_dir / "rooms");
+  m_impl->default_room();
+  m_impl->routes();
+  int port =
+      o.port == 0 ? s.bind_to_any_port(o.host) : (s.bind_to_port(o.host, o.port) ? o.port : -1);
+  if (port < 0) {
+    throw Error(ErrorKind::io, fmt::format("cannot listen on {}:{}", o.host, o.port));
+  }
+  m_impl->bound_port = port;
+  return port;
+}
+
+void RelayServer::serve() {
+  if (m_impl->server && !m_impl->stopping) {
+    m_impl->server->listen_after_bind();
+  }
+}
+
+void RelayServer::stop() {
+  if (!m_impl || m_impl->stopping.exchange(true)) {
+    return;
+  }
+  {
+    std::lock_guard lock(m_impl->rooms_mutex);
+    for (auto& [id, room] : m_impl->rooms) {
+      room->subscribers.close_all();
+    }
+  }
+  if (m_impl->server) {
+    m_impl->server->stop();
+  }
+}
+
+int RelayServer::port() const {
+  return m_impl->bound_port;
+}
+
+std::string RelayServer::url() const {
+  const auto& o = m_impl->options;
+  std::string host = o.host.empty() ? "0.0.0.0" : o.host;
+  if (host.find(':') != std::string::npos) {
+    host = "[" + host + "]";
+  }
+  return fmt::format("{}://{}:{}", o.tls_cert ? "https" : "http", host, m_impl->bound_port);
+}
+
+}  // namespace bch::relay

@@ -1,0 +1,60 @@
+#include "relay/subscribers.hpp"
+
+namespace bch::relay {
+
+std::deque<Message> Subscribers::Stream::wait(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(m_mutex);
+  m_cv.wait_for(lock, timeout, [&] { return !m_queue.empty() || m_closed; });
+  std::deque<Message> out;
+  out.swap(m_queue);
+  return out;
+}
+
+bool Subscribers::Stream::closed() const {
+  std::lock_guard lock(m_mutex);
+  return m_closed;
+}
+
+std::shared_ptr<Subscribers::Stream> Subscribers::add(const std::string& agent) {
+  auto stream = std::make_shared<Stream>();
+  std::lock_guard lock(m_mutex);
+  m_streams[agent].insert(stream);
+  return stream;
+}
+
+void Subscribers::remove(const std::string& agent, const std::shared_ptr<Stream>& stream) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_streams.find(agent);
+  if (it != m_streams.end()) {
+    it->second.erase(stream);
+    if (it->second.empty()) {
+      m_streams.erase(it);
+    }
+  }
+}
+
+void Subscribers::publish(const std::string& agent, const Message& message) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_streams.find(agent);
+  if (it == m_streams.end()) {
+    return;
+  }
+  for (const auto& stream : it->second) {
+    std::lock_guard stream_lock(stream->m_mutex);
+    stream->m_queue.push_back(message);
+    stream->m_cv.notify_all();
+  }
+}
+
+void Subscribers::close_all() {
+  std::lock_guard lock(m_mutex);
+  for (auto& [agent, streams] : m_streams) {
+    for (const auto& stream : streams) {
+      std::lock_guard stream_lock(stream->m_mutex);
+      stream->m_closed = true;
+      stream->m_cv.notify_all();
+    }
+  }
+}
+
+}  // namespace bch::relay

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <bch/util/httplib.hpp>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+namespace bch::relay {
+
+// cpp-httplib's task queue, replaced: httplib runs each connection as one task, and an
+// SSE stream holds its task for as long as the client listens. A fixed pool would stop
+// answering anything once it held as many watchers as threads, so this pool grows: a
+// task that finds no idle worker gets a new one. Workers idle for a minute exit, so the
+// pool shrinks back after a burst. shutdown() waits for every task to finish.
+class GrowingTaskQueue final : public httplib::TaskQueue {
+public:
+  explicit GrowingTaskQueue(std::size_t keep_idle) : m_keep_idle(keep_idle) {}
+  GrowingTaskQueue(const GrowingTaskQueue&) = delete;
+  GrowingTaskQueue& operator=(const GrowingTaskQueue&) = delete;
+  ~GrowingTaskQueue() override { shutdown(); }
+
+  void enqueue(std::function<void()> task) override;
+  void shutdown() override;
+
+private:
+  void work();
+
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::condition_variable m_done;
+  std::deque<std::function<void()>> m_tasks;
+  std::size_t m_keep_idle;
+  std::size_t m_workers = 0;
+  std::size_t m_idle = 0;
+  bool m_stopping = false;
+};
+
+}  // namespace bch::relay

@@ -1,0 +1,479 @@
+// HttpSpool: the Spool interface over a relay's HTTP API (SPEC section 6).
+//
+// Every call is one HTTP request on a keep-alive connection, with the room header and
+// the bearer token of the agent the call acts for. Tokens come from the endpoint (the
+// one in config.json) or from a TokenBook shared by spools that act for several agents.
+// Transport failures become Error(unavailable) naming the relay; the relay's own
+// {"error": …} messages are passed through, so the CLI says the same thing whether the
+// spool is local or remote.
+//
+// watch() holds a second connection open on /v1/events/<agent> and parses the SSE
+// stream. When the connection drops (the relay restarted, a proxy timed out), it
+// reconnects with backoff; the relay replays every unread message on connect, and ids
+// already handed over in this watch are skipped, so each message is delivered once.
+//
+// The binary is static, so OpenSSL's compiled-in CA paths may not exist where it runs:
+// SSL_CERT_FILE / SSL_CERT_DIR are honoured, then the usual bundle locations of the
+// common distributions are tried.
+
+#include <bch/address.hpp>
+#include <bch/error.hpp>
+#include <bch/protocol/relay_api.hpp>
+#include <bch/protocol/sse.hpp>
+#include <bch/spool/http_spool.hpp>
+#include <bch/util/httplib.hpp>
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+namespace bch::spool {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct Url {
+  std::string origin;  // scheme://host:port
+  std::string prefix;  // "" or "/path" without a trailing slash
+  bool tls = false;
+};
+
+Url parse_url(const std::string& url) {
+  auto scheme_end = url.find("://");
+  std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    throw Error(
+        ErrorKind::usage,
+        fmt::format("invalid relay url {} (expected http://… or https://…)", in_quotes(url)));
+  }
+  std::size_t host_start = scheme_end + 3;
+  std::size_t path_start = url.find('/', host_start);
+  Url out;
+  out.tls = scheme == "https";
+  out.origin = url.substr(0, path_start);
+  if (host_start >= out.origin.size()) {
+    throw Error(ErrorKind::usage, fmt::format("invalid relay url {} (no host)", in_quotes(url)));
+  }
+  if (path_start != std::string::npos) {
+    out.prefix = url.substr(path_start);
+    while (!out.prefix.empty() && out.prefix.back() == '/') {
+      out.prefix.pop_back();
+    }
+  }
+  return out;
+}
+
+bool exists(const char* path) {
+  struct stat st {};
+  return ::stat(path, &st) == 0;
+}
+
+// CA certificates for a static binary: the environment, else a known bundle.
+std::pair<std::string, std::string> ca_locations() {
+  const char* file = std::getenv("SSL_CERT_FILE");
+  const char* dir = std::getenv("SSL_CERT_DIR");
+  if ((file != nullptr && *file != '\0') || (dir != nullptr && *dir != '\0')) {
+    return {file != nullptr ? file : "", dir != nullptr ? dir : ""};
+  }
+  for (const char* bundle : {"/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Arch
+                             "/etc/pki/tls/certs/ca-bundle.crt",    // Fedora, RHEL
+                             "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+                             "/etc/ssl/ca-bundle.pem",  // openSUSE
+                             "/etc/ssl/cert.pem",       // Alpine, macOS
+                             "/usr/local/etc/openssl/cert.pem"}) {
+    if (exists(bundle)) {
+      return {bundle, ""};
+    }
+  }
+  return {"", exists("/etc/ssl/certs") ? "/etc/ssl/certs" : ""};
+}
+
+std::unique_ptr<httplib::Client> make_client(const Url& url,
+                                             std::chrono::milliseconds connect,
+                                             std::chrono::milliseconds read) {
+  auto client = std::make_unique<httplib::Client>(url.origin);
+  client->set_connection_timeout(connect);
+  client->set_read_timeout(read);
+  client->set_write_timeout(std::chrono::seconds(30));
+  client->set_keep_alive(true);
+  client->set_tcp_nodelay(true);  // requests are small: never wait for a delayed ACK
+  if (url.tls) {
+    auto [file, dir] = ca_locations();
+    client->set_ca_cert_path(file, dir);
+    client->enable_server_certificate_verification(true);
+  }
+  return client;
+}
+
+AgentRecord record_from(const Json& json) {
+  if (!json.is_object() || !json.contains("name") || !json["name"].is_string()) {
+    throw Error(ErrorKind::protocol, "relay sent an agent record without a name");
+  }
+  AgentRecord r;
+  r.name = json["name"].get<std::string>();
+  if (auto it = json.find("subscriptions"); it != json.end() && it->is_array()) {
+    for (const auto& s : *it) {
+      if (s.is_string()) {
+        r.subscriptions.push_back(s.get<std::string>());
+      }
+    }
+  }
+  std::sort(r.subscriptions.begin(), r.subscriptions.end());
+  auto str = [&](const char* key) {
+    auto it = json.find(key);
+    return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  r.created_at = str("createdAt");
+  r.last_seen = str("lastSeen");
+  if (auto token = str("token"); !token.empty()) {
+    r.token = token;
+  }
+  return r;
+}
+
+ErrorKind kind_for_status(int status) {
+  switch (status) {
+    case 400:
+    case 413:
+      return ErrorKind::usage;
+    case 404:
+      return ErrorKind::not_found;
+    case 409:
+      return ErrorKind::conflict;
+    default:
+      return status >= 500 ? ErrorKind::unavailable : ErrorKind::protocol;
+  }
+}
+
+// The relay's {"error": "…"} message, or a description of the status.
+std::string error_message(int status, const std::string& body) {
+  auto json = Json::parse(body, nullptr, false);
+  if (json.is_object()) {
+    auto it = json.find("error");
+    if (it != json.end() && it->is_string()) {
+      return it->get<std::string>();
+    }
+    if (it != json.end() && it->is_object() && it->contains("message")
+        && (*it)["message"].is_string()) {
+      return (*it)["message"].get<std::string>();
+    }
+  }
+  return fmt::format("relay answered HTTP {}", status);
+}
+
+class HttpSpool final : public Spool {
+public:
+  explicit HttpSpool(RelayEndpoint endpoint)
+      : m_endpoint(std::move(endpoint)),
+        m_url(parse_url(m_endpoint.url)),
+        m_client(make_client(m_url, m_endpoint.connect_timeout, m_endpoint.read_timeout)) {}
+
+  AgentRecord register_agent(const std::string& name) override {
+    check_agent_name(name);
+    std::optional<std::string> token = m_endpoint.token;
+    if (m_endpoint.tokens) {
+      if (auto own = m_endpoint.tokens->get(name)) {
+        token = own;
+      }
+    }
+    auto record = record_from(call("POST", protocol::k_register, token, Json{{"name", name}}));
+    if (record.token && m_endpoint.tokens) {
+      m_endpoint.tokens->set(name, *record.token);
+    }
+    return record;
+  }
+
+  std::vector<AgentRecord> agents() override {
+    auto json = call("GET", protocol::k_agents, any_token(), std::nullopt);
+    std::vector<AgentRecord> out;
+    for (const auto& item : json) {
+      out.push_back(record_from(item));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+  }
+
+  void subscribe(const std::string& agent, const std::string& channel) override {
+    check_agent_name(agent);
+    call("POST",
+         protocol::k_subscribe,
+         token_for(agent),
+         Json{{"channel", normalize_channel(channel)}});
+  }
+
+  void unsubscribe(const std::string& agent, const std::string& channel) override {
+    check_agent_name(agent);
+    call("POST",
+         protocol::k_unsubscribe,
+         token_for(agent),
+         Json{{"channel", normalize_channel(channel)}});
+  }
+
+  std::vector<std::string> channels() override {
+    auto json = call("GET", protocol::k_channels, any_token(), std::nullopt);
+    std::vector<std::string> out;
+    for (const auto& item : json) {
+      if (item.is_string()) {
+        out.push_back(item.get<std::string>());
+      }
+    }
+    return out;
+  }
+
+  Message send(const std::string& from,
+               const std::string& to,
+               const std::string& body,
+               const SendOptions& options) override {
+    check_agent_name(from);
+    parse_target(to);
+    Json request{{"to", to}, {"body", body}, {"priority", to_string(options.priority)}};
+    if (options.scope) {
+      request["scope"] = *options.scope;
+    }
+    if (options.thread) {
+      request["thread"] = *options.thread;
+    }
+    if (!options.refs.empty()) {
+      request["refs"] = options.refs;
+    }
+    return message_from_json(call("POST", protocol::k_send, token_for(from), request));
+  }
+
+  std::vector<Message> inbox(const std::string& agent) override {
+    check_agent_name(agent);
+    auto json = call("GET", std::string(protocol::k_inbox) + agent, token_for(agent), std::nullopt);
+    std::vector<Message> out;
+    for (const auto& item : json) {
+      out.push_back(message_from_json(item));
+    }
+    std::sort(out.begin(), out.end(), message_before);
+    return out;
+  }
+
+  bool take(const std::string& agent,
+            const std::string& id,
+            bool keep,
+            const MessageHandler& handle) override {
+    check_agent_name(agent);
+    check_message_id(id);
+    auto json = call("POST", protocol::k_take, token_for(agent), Json{{"id", id}, {"keep", keep}});
+    auto it = json.find("message");
+    if (it == json.end() || it->is_null()) {
+      return false;
+    }
+    Message message = message_from_json(*it);
+    if (handle) {
+      handle(message);
+    }
+    return true;
+  }
+
+  void watch(const std::string& agent,
+             const MessageHandler& on_message,
+             std::stop_token stop) override;
+
+private:
+  // The token to act as `agent`. A client with a token book but no token for the agent
+  // (and no default) cannot act for it: to that client the agent is unknown.
+  std::optional<std::string> token_for(const std::string& agent) const {
+    if (m_endpoint.tokens) {
+      if (auto token = m_endpoint.tokens->get(agent)) {
+        return token;
+      }
+      if (!m_endpoint.token) {
+        throw Error(
+            ErrorKind::not_found,
+            fmt::format(
+                "unknown agent {} — they must `bch init {}` first", in_quotes(agent), agent));
+      }
+    }
+    return m_endpoint.token;
+  }
+
+  std::optional<std::string> any_token() const {
+    if (m_endpoint.token) {
+      return m_endpoint.token;
+    }
+    return m_endpoint.tokens ? m_endpoint.tokens->any() : std::nullopt;
+  }
+
+  httplib::Headers headers(const std::optional<std::string>& token) const {
+    httplib::Headers h;
+    if (token) {
+      h.emplace("Authorization", "Bearer " + *token);
+    }
+    if (m_endpoint.room) {
+      h.emplace(protocol::k_room_header, *m_endpoint.room);
+    }
+    return h;
+  }
+
+  [[noreturn]] void unreachable(httplib::Error error) const {
+    throw Error(ErrorKind::unavailable,
+                fmt::format("relay {} unreachable: {}", m_endpoint.url, describe(error)));
+  }
+
+  static std::string describe(httplib::Error error) {
+    switch (error) {
+      case httplib::Error::Connection:
+        return "connection refused or timed out";
+      case httplib::Error::SSLServerVerification:
+        return "its TLS certificate could not be verified";
+      case httplib::Error::SSLConnection:
+        return "TLS handshake failed";
+      case httplib::Error::Read:
+        return "no answer (read failed or timed out)";
+      default:
+        return httplib::to_string(error);
+    }
+  }
+
+  Json call(const char* method,
+            const std::string& path,
+            const std::optional<std::string>& token,
+            const std::optional<Json>& body) {
+    std::lock_guard lock(m_mutex);
+    std::string full = m_url.prefix + path;
+    auto result =
+        body ? m_client->Post(full,
+                              headers(token),
+                              body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                              "application/json")
+             : m_client->Get(full, headers(token));
+    (void)method;
+    if (!result) {
+      unreachable(result.error());
+    }
+    if (result->status < 200 || result->status >= 300) {
+      throw Error(kind_for_status(result->status), error_message(result->status, result->body));
+    }
+    auto json = Json::parse(result->body, nullptr, false);
+    if (json.is_discarded()) {
+      throw Error(ErrorKind::protocol,
+                  fmt::format("relay {} sent an answer that is not JSON", m_endpoint.url));
+    }
+    return json;
+  }
+
+  RelayEndpoint m_endpoint;
+  Url m_url;
+  std::mutex m_mutex;  // httplib::Client is not safe for concurrent requests
+  std::unique_ptr<httplib::Client> m_client;
+};
+
+void HttpSpool::watch(const std::string& agent,
+                      const MessageHandler& on_message,
+                      std::stop_token stop) {
+  check_agent_name(agent);
+  auto client = make_client(m_url, m_endpoint.connect_timeout, std::chrono::seconds(90));
+  std::stop_callback on_stop(stop, [&] { client->stop(); });
+  std::unordered_set<std::string> delivered;
+  std::chrono::milliseconds backoff(250);
+  const std::string path = m_url.prefix + protocol::k_events + agent;
+  while (!stop.stop_requested()) {
+    int status = 0;
+    std::string error_body;
+    bool got_data = false;
+    std::exception_ptr failure;
+    protocol::SseParser parser([&](const protocol::SseEvent& event) {
+      got_data = true;
+      Message m = parse_message(event.data);
+      if (delivered.insert(m.id).second) {
+        on_message(m);
+      }
+    });
+    auto result = client->Get(
+        path,
+        headers(token_for(agent)),
+        [&](const httplib::Response& res) {
+          status = res.status;
+          return true;
+        },
+        [&](const char* data, std::size_t length) {
+          if (status != 200) {
+            error_body.append(data, length);
+            return error_body.size() < 65536;
+          }
+          try {
+            got_data = true;
+            parser.feed(std::string_view(data, length));
+          } catch (...) {
+            failure = std::current_exception();
+            return false;
+          }
+          return !stop.stop_requested();
+        });
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
+    if (stop.stop_requested()) {
+      return;
+    }
+    if (result && status != 200 && status < 500) {
+      throw Error(kind_for_status(status), error_message(status, error_body));
+    }
+    if (got_data) {
+      backoff = std::chrono::milliseconds(250);
+    }
+    // Dropped or refused: wait, then reconnect (the relay replays what is unread).
+    auto until = std::chrono::steady_clock::now() + backoff;
+    while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
+  }
+}
+
+}  // namespace
+
+void TokenBook::set(const std::string& agent, const std::string& token) {
+  std::lock_guard lock(m_mutex);
+  m_tokens[agent] = token;
+}
+
+std::optional<std::string> TokenBook::get(const std::string& agent) const {
+  std::lock_guard lock(m_mutex);
+  auto it = m_tokens.find(agent);
+  return it == m_tokens.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+std::optional<std::string> TokenBook::any() const {
+  std::lock_guard lock(m_mutex);
+  return m_tokens.empty() ? std::nullopt : std::optional<std::string>(m_tokens.begin()->second);
+}
+
+std::unique_ptr<Spool> make_http_spool(const RelayEndpoint& endpoint) {
+  return std::make_unique<HttpSpool>(endpoint);
+}
+
+NewRoom create_room(const std::string& url, const std::optional<std::string>& admin_token) {
+  Url parsed = parse_url(url);
+  auto client = make_client(parsed, std::chrono::seconds(10), std::chrono::seconds(30));
+  httplib::Headers h;
+  if (admin_token) {
+    h.emplace("Authorization", "Bearer " + *admin_token);
+  }
+  auto result = client->Post(parsed.prefix + protocol::k_rooms, h, "{}", "application/json");
+  if (!result) {
+    throw Error(ErrorKind::unavailable,
+                fmt::format("relay {} unreachable: {}", url, httplib::to_string(result.error())));
+  }
+  if (result->status != 200) {
+    throw Error(kind_for_status(result->status), error_message(result->status, result->body));
+  }
+  auto json = Json::parse(result->body, nullptr, false);
+  if (!json.is_object() || !json.contains("roomId") || !json["roomId"].is_string()
+      || !json.contains("roomToken") || !json["roomToken"].is_string()) {
+    throw Error(ErrorKind::protocol,
+                fmt::format("relay {} sent an unexpected answer to room creation", url));
+  }
+  return {json["roomId"].get<std::string>(), json["roomToken"].get<std::string>()};
+}
+
+}  // namespace bch::spool
