@@ -76,6 +76,9 @@ constexpr Command k_commands[] = {
     {add_agents},
     {add_channels},
     {add_whoami},
+    {add_room},
+    {add_invite},
+    {add_join},
     {add_relay},
 };
 

@@ -48,6 +48,9 @@ void add_unsub(CLI::App& app, Globals& globals);
 void add_agents(CLI::App& app, Globals& globals);
 void add_channels(CLI::App& app, Globals& globals);
 void add_whoami(CLI::App& app, Globals& globals);
+void add_room(CLI::App& app, Globals& globals);
+void add_invite(CLI::App& app, Globals& globals);
+void add_join(CLI::App& app, Globals& globals);
 void add_relay(CLI::App& app, Globals& globals);
 
 // Keeps `message` (a --match or --scope value) optional: CLI11 binds std::string.

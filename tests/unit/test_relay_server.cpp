@@ -1,0 +1,342 @@
+// The relay's HTTP API, request by request: status codes, error bodies, auth tiers,
+// rooms, hostile input and SSE, against an in-process relay on 127.0.0.1:0.
+
+#include "support.hpp"
+
+#include <bch/relay/relay_server.hpp>
+#include <bch/util/httplib.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct Relay {
+  bch::test::TempDir dir;
+  std::unique_ptr<bch::relay::RelayServer> server;
+  std::thread thread;
+
+  explicit Relay(std::optional<std::string> token = std::nullopt,
+                 std::optional<std::string> admin = std::nullopt,
+                 std::size_t max_body = 1024 * 1024) {
+    bch::relay::RelayOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.data_dir = dir.path();
+    o.token = std::move(token);
+    o.admin_token = std::move(admin);
+    o.max_body = max_body;
+    o.keepalive = std::chrono::milliseconds(200);
+    server = std::make_unique<bch::relay::RelayServer>(o);
+    server->start();
+    thread = std::thread([this] { server->serve(); });
+  }
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+  ~Relay() {
+    server->stop();
+    thread.join();
+  }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", server->port());
+    c.set_read_timeout(std::chrono::seconds(5));
+    return c;
+  }
+
+  struct Reply {
+    int status = 0;
+    Json json;
+  };
+
+  Reply request(const std::string& method,
+                const std::string& path,
+                const std::string& body = "",
+                const std::string& token = "",
+                const std::string& room = "") const {
+    auto c = client();
+    httplib::Headers h;
+    if (!token.empty()) {
+      h.emplace("Authorization", "Bearer " + token);
+    }
+    if (!room.empty()) {
+      h.emplace("X-Backchannel-Room", room);
+    }
+    auto res = method == "GET" ? c.Get(path, h) : c.Post(path, h, body, "application/json");
+    REQUIRE(res);
+    Reply r;
+    r.status = res->status;
+    r.json = Json::parse(res->body, nullptr, false);
+    return r;
+  }
+
+  std::string register_agent(const std::string& name,
+                             const std::string& token = "",
+                             const std::string& room = "") {
+    auto r = request("POST", "/v1/register", Json{{"name", name}}.dump(), token, room);
+    REQUIRE(r.status == 200);
+    return r.json["token"].get<std::string>();
+  }
+};
+
+std::string error_of(const Relay::Reply& r) {
+  return r.json.value("error", std::string("<no error field>"));
+}
+
+}  // namespace
+
+TEST_CASE("health, unknown routes and the default room", "[relay]") {
+  Relay relay;
+  auto health = relay.request("GET", "/v1/health");
+  CHECK(health.status == 200);
+  CHECK(health.json == Json{{"ok", true}, {"service", "backchannel-relay"}});
+  auto missing = relay.request("GET", "/v1/nope");
+  CHECK(missing.status == 404);
+  CHECK(error_of(missing) == "not found");
+  CHECK(std::filesystem::exists(relay.dir.path() / "rooms" / "default"));
+}
+
+TEST_CASE("registration: tokens issued once, stored hashed, names not taken over", "[relay]") {
+  Relay relay;
+  std::string token = relay.register_agent("alice");
+  CHECK(token.size() == 64);
+  auto record =
+      Json::parse(bch::test::read_text(relay.dir.path() / "rooms/default/agents/alice.json"));
+  CHECK(record["tokenHash"].get<std::string>().size() == 64);
+  CHECK(bch::test::read_text(relay.dir.path() / "rooms/default/agents/alice.json").find(token)
+        == std::string::npos);
+
+  auto taken = relay.request("POST", "/v1/register", R"({"name":"alice"})");
+  CHECK(taken.status == 409);
+  CHECK(error_of(taken) == "agent name \"alice\" is registered — present its token to re-register");
+  auto again = relay.request("POST", "/v1/register", R"({"name":"alice"})", token);
+  CHECK(again.status == 200);
+  CHECK_FALSE(again.json.contains("token"));
+  CHECK_FALSE(again.json.contains("tokenHash"));
+  CHECK(again.json["name"] == "alice");
+}
+
+TEST_CASE("the room token admits registrations only", "[relay]") {
+  Relay relay(std::string("join-secret"));
+  auto no = relay.request("POST", "/v1/register", R"({"name":"bob"})");
+  CHECK(no.status == 401);
+  CHECK(error_of(no) == "unauthorized — registration requires the room token");
+  CHECK(relay.request("POST", "/v1/register", R"({"name":"bob"})", "wrong").status == 401);
+  std::string bob = relay.register_agent("bob", "join-secret");
+  auto agents = relay.request("GET", "/v1/agents", "", "join-secret");
+  CHECK(agents.status == 401);
+  CHECK(error_of(agents) == "unauthorized — agent token required (get one via /v1/register)");
+  agents = relay.request("GET", "/v1/agents", "", bob);
+  REQUIRE(agents.status == 200);
+  CHECK(agents.json.size() == 1);
+  CHECK_FALSE(agents.json[0].contains("tokenHash"));
+}
+
+TEST_CASE("every agent route needs an agent token, and inboxes are private", "[relay]") {
+  Relay relay;
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  for (auto [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/v1/agents"},
+                                                        {"GET", "/v1/channels"},
+                                                        {"POST", "/v1/subscribe"},
+                                                        {"POST", "/v1/unsubscribe"},
+                                                        {"POST", "/v1/send"},
+                                                        {"GET", "/v1/inbox/alice"},
+                                                        {"POST", "/v1/take"},
+                                                        {"GET", "/v1/events/alice"}}) {
+    INFO(method << " " << path);
+    auto r = relay.request(method, path, "{}", "not-a-token");
+    CHECK(r.status == 401);
+  }
+  auto other = relay.request("GET", "/v1/inbox/alice", "", bob);
+  CHECK(other.status == 403);
+  CHECK(error_of(other) == "token is for \"bob\", not \"alice\"");
+  CHECK(relay.request("GET", "/v1/events/alice", "", bob).status == 403);
+  CHECK(relay.request("GET", "/v1/inbox/alice", "", alice).status == 200);
+}
+
+TEST_CASE("send stamps from, take claims once, stray fields are ignored", "[relay]") {
+  Relay relay;
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  auto sent = relay.request(
+      "POST",
+      "/v1/send",
+      R"({"to":"@bob","body":"hi","from":"mallory","priority":"urgent","refs":["a"]})",
+      alice);
+  REQUIRE(sent.status == 200);
+  CHECK(sent.json["from"] == "alice");
+  CHECK(sent.json["priority"] == "urgent");
+  std::string id = sent.json["id"];
+  auto inbox = relay.request("GET", "/v1/inbox/bob", "", bob);
+  REQUIRE(inbox.json.size() == 1);
+  auto take = relay.request("POST", "/v1/take", Json{{"id", id}, {"agent", "alice"}}.dump(), bob);
+  CHECK(take.status == 200);
+  CHECK(take.json["message"]["body"] == "hi");
+  auto again = relay.request("POST", "/v1/take", Json{{"id", id}}.dump(), bob);
+  CHECK(again.json == Json{{"message", nullptr}});
+  auto unknown = relay.request("POST", "/v1/send", R"({"to":"@zed","body":"x"})", alice);
+  CHECK(unknown.status == 404);
+  CHECK(error_of(unknown) == "unknown agent \"zed\" — they must `bch init zed` first");
+}
+
+TEST_CASE("hostile bodies get 400 or 413 and change nothing", "[relay]") {
+  Relay relay(std::nullopt, std::nullopt, 4096);
+  std::string alice = relay.register_agent("alice");
+  relay.register_agent("bob");
+  bch::test::write_text(relay.dir.path() / "rooms/default/agents/victim.txt", "keep");
+  struct Case {
+    std::string path;
+    std::string body;
+    std::string error;
+  };
+  std::vector<Case> cases = {
+      {"/v1/send", "{not json", "request body is not valid JSON"},
+      {"/v1/send", "[1,2]", "request body must be a JSON object"},
+      {"/v1/send", R"({"to":"@bob"})", "missing \"body\""},
+      {"/v1/send", R"({"to":"@bob","body":42})", "\"body\" must be a string"},
+      {"/v1/send", R"({"to":"@bob","body":""})", "empty message body — nothing to send"},
+      {"/v1/send",
+       R"({"to":"@bob","body":"x","priority":"high"})",
+       "\"priority\" must be \"normal\" or \"urgent\""},
+      {"/v1/send",
+       R"({"to":"@bob","body":"x","refs":"a"})",
+       "\"refs\" must be an array of strings"},
+      {"/v1/send",
+       R"({"to":"@bob","body":"x","refs":[1]})",
+       "\"refs\" must be an array of strings"},
+      {"/v1/send",
+       R"({"to":"@../agents/victim","body":"x"})",
+       "invalid agent name \"../agents/victim\" (use letters, digits, . _ -)"},
+      {"/v1/take",
+       R"({"id":"../../agents/victim"})",
+       "invalid message id \"../../agents/victim\" (use letters, digits and -)"},
+      {"/v1/take", R"({"id":7})", "\"id\" must be a string"},
+      {"/v1/take", R"({"id":"abc","keep":"yes"})", "\"keep\" must be true or false"},
+      {"/v1/subscribe",
+       R"({"channel":"#../x"})",
+       "invalid channel name \"#../x\" (use # then letters, digits, . _ -)"},
+      {"/v1/register",
+       R"({"name":"../x"})",
+       "invalid agent name \"../x\" (use letters, digits, . _ -)"},
+      {"/v1/register", R"({"name":null})", "missing \"name\""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.path << " " << c.body);
+    auto r = relay.request("POST", c.path, c.body, alice);
+    CHECK(r.status == 400);
+    CHECK(error_of(r) == c.error);
+  }
+  auto big = relay.request(
+      "POST", "/v1/send", Json{{"to", "@bob"}, {"body", std::string(10000, 'x')}}.dump(), alice);
+  CHECK(big.status == 413);
+  CHECK(error_of(big) == "request body too large (over 4096 bytes)");
+  CHECK(relay.request("GET", "/v1/inbox/..", "", alice).status == 400);
+  CHECK(relay.request("GET", "/v1/inbox/..%2F..%2Fagents", "", alice).status == 404);
+  CHECK(bch::test::read_text(relay.dir.path() / "rooms/default/agents/victim.txt") == "keep");
+  CHECK(relay.request("GET", "/v1/health").status == 200);  // still serving
+}
+
+TEST_CASE("rooms: created with fresh tokens, isolated, unknown ones 404", "[relay]") {
+  Relay relay(std::nullopt, std::string("admin"));
+  auto denied = relay.request("POST", "/v1/rooms", "");
+  CHECK(denied.status == 401);
+  CHECK(error_of(denied) == "room creation is restricted on this relay");
+  auto created = relay.request("POST", "/v1/rooms", "", "admin");
+  REQUIRE(created.status == 200);
+  std::string room = created.json["roomId"];
+  std::string room_token = created.json["roomToken"];
+  CHECK(room_token.size() == 64);
+  CHECK(std::filesystem::exists(relay.dir.path() / "rooms" / room / "room.json"));
+
+  auto unknown = relay.request("POST", "/v1/register", R"({"name":"x"})", "", "nosuchroom");
+  CHECK(unknown.status == 404);
+  CHECK(error_of(unknown) == "unknown room \"nosuchroom\" — create one with `bch room new`");
+  CHECK(relay.request("POST", "/v1/register", R"({"name":"x"})", "", room).status == 401);
+
+  std::string in_room = relay.register_agent("alice", room_token, room);
+  std::string outside = relay.register_agent("alice");  // the same name in another room
+  CHECK(relay.request("GET", "/v1/agents", "", in_room).json.size() == 1);
+  // A room member's token means nothing in the default room, and the other way round.
+  CHECK(relay.request("GET", "/v1/agents", "", in_room, "default").status == 401);
+  CHECK(relay.request("GET", "/v1/agents", "", outside, room).status == 401);
+  relay.register_agent("bob");  // in the default room only
+  auto cross = relay.request("POST", "/v1/send", R"({"to":"@bob","body":"x"})", in_room, room);
+  CHECK(cross.status == 404);
+  CHECK(error_of(cross) == "unknown agent \"bob\" — they must `bch init bob` first");
+}
+
+TEST_CASE("SSE: existing messages first, then new ones, with ids and no buffering", "[relay]") {
+  Relay relay;
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"before"})", alice);
+
+  std::string received;
+  std::string accel;
+  std::atomic<bool> stop{false};
+  auto client = relay.client();
+  std::thread reader([&] {
+    client.Get(
+        "/v1/events/bob",
+        httplib::Headers{{"Authorization", "Bearer " + bob}},
+        [&](const httplib::Response& res) {
+          accel = res.get_header_value("X-Accel-Buffering");
+          return true;
+        },
+        [&](const char* data, std::size_t n) {
+          received.append(data, n);
+          return !stop.load();
+        });
+  });
+  auto wait_for = [&](const std::string& needle) {
+    for (int i = 0; i < 200 && received.find(needle) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return received.find(needle) != std::string::npos;
+  };
+  CHECK(wait_for("before"));
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"after"})", alice);
+  CHECK(wait_for("after"));
+  CHECK(wait_for(": keepalive"));
+  stop = true;
+  reader.join();
+  CHECK(accel == "no");
+  CHECK(received.find("id: ") != std::string::npos);
+  CHECK(received.find("before") < received.find("after"));
+  CHECK(relay.request("GET", "/v1/inbox/bob", "", bob).json.size() == 2);  // streams never claim
+}
+
+TEST_CASE("open event streams never starve other requests", "[relay]") {
+  Relay relay;
+  std::string bob = relay.register_agent("bob");
+  unsigned streams = std::max(8u, 4 * std::thread::hardware_concurrency());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (unsigned i = 0; i < streams; ++i) {
+    readers.emplace_back([&] {
+      auto c = relay.client();
+      c.Get("/v1/events/bob",
+            httplib::Headers{{"Authorization", "Bearer " + bob}},
+            [&](const char*, std::size_t) { return !stop.load(); });
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    CHECK(relay.request("GET", "/v1/health").status == 200);
+  }
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  stop = true;
+  for (auto& t : readers) {
+    t.join();
+  }
+}
