@@ -474,8 +474,9 @@ struct RelayServer::Impl {
             state->pending = stream->wait(keepalive);
           }
           if (stopping || stream->closed()) {
-            sink.done();
-            return true;
+            // Failing the stream (rather than ending it) closes the connection, so the
+            // client reconnects elsewhere and no worker lingers in keep-alive.
+            return false;
           }
           std::string out;
           for (const auto& m : state->pending) {
@@ -623,7 +624,8 @@ int RelayServer::start() {
   s.set_payload_max_length(o.max_body);
   s.set_keep_alive_max_count(100000);
   s.set_tcp_nodelay(true);  // replies are small: never wait for a delayed ACK
-  s.set_keep_alive_timeout(30);
+  // An idle keep-alive connection holds its worker this long, and a stop waits for it.
+  s.set_keep_alive_timeout(5);
   s.set_read_timeout(30, 0);
   s.set_write_timeout(30, 0);
   util::make_private_dirs(o.data_dir / "rooms");

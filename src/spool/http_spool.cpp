@@ -315,6 +315,13 @@ private:
   }
 
   [[noreturn]] void unreachable(httplib::Error error) const {
+    if (error == httplib::Error::SSLServerVerification) {
+      // Not worth retrying: the certificate will not verify next time either.
+      throw Error(ErrorKind::protocol,
+                  fmt::format("relay {} refused: its TLS certificate could not be verified "
+                              "(SSL_CERT_FILE can name a CA bundle to trust)",
+                              m_endpoint.url));
+    }
     throw Error(ErrorKind::unavailable,
                 fmt::format("relay {} unreachable: {}", m_endpoint.url, describe(error)));
   }

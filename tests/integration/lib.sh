@@ -87,5 +87,33 @@ wait_for() {
   done
 }
 
+# start_relay [bch relay flags...]: a relay on 127.0.0.1 with a free port, data in
+# $T/relay unless --data-dir is given; sets RELAY_PID, RELAY_PORT and RELAY_URL.
+start_relay() {
+  rm -f "$T/relay.port"
+  BACKCHANNEL_HOME=$T/relay "$BCH" relay --host 127.0.0.1 --port 0 --port-file "$T/relay.port" "$@" \
+    >"$T/relay.out" 2>>"$T/relay.log" &
+  RELAY_PID=$!
+  BG_PIDS+=("$RELAY_PID")
+  wait_for 10 test -s "$T/relay.port" || fail "relay did not start: $(cat "$T/relay.log")"
+  RELAY_PORT=$(cat "$T/relay.port")
+  RELAY_URL=$(sed -n 's/^backchannel relay listening on //p' "$T/relay.out")
+}
+
+# stop_relay: SIGTERM, and the relay must exit 0 promptly.
+stop_relay() {
+  kill -TERM "$RELAY_PID"
+  local rc=0
+  wait "$RELAY_PID" || rc=$?
+  [ "$rc" -eq 0 ] || fail "relay exited $rc on SIGTERM"
+}
+
+# at <home> <bch args...>: run bch with that BACKCHANNEL_HOME.
+at() {
+  local home=$1
+  shift
+  BACKCHANNEL_HOME=$T/$home "$BCH" "$@"
+}
+
 # id_of <json message or array>: the first message's id.
 id_of() { jq -r 'if type == "array" then .[0].id else .id end'; }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Two and more homes talking through `bch relay` on 127.0.0.1: registration, DMs,
+# channels, scopes, peek/take, watch over SSE, auth errors, a restart with messages
+# waiting, and the relay being down.
+source "$(dirname "$0")/lib.sh"
+
+start_relay --token team-secret
+expect_eq "$RELAY_URL" "http://127.0.0.1:$RELAY_PORT" "first stdout line names the url"
+expect_eq "$(curl -s "$RELAY_URL/v1/health")" '{"ok":true,"service":"backchannel-relay"}' "health"
+
+# Registration needs the room token; the saved token is the agent's own.
+expect_fail 1 'error: unauthorized — registration requires the room token' at a init alice --url "$RELAY_URL"
+[ ! -e "$T/a/config.json" ] || fail "a refused init wrote config.json"
+out=$(at a init alice --url "$RELAY_URL" --token team-secret)
+expect_eq "$(head -n1 <<<"$out")" "registered as \"alice\" (relay $RELAY_URL)" "init over the relay"
+expect_match "$(sed -n 2p <<<"$out")" "^agent token saved to $T/a/config.json" "token line"
+token=$(jq -r .token "$T/a/config.json")
+expect_match "$token" '^[0-9a-f]{64}$' "the agent token replaced the room token"
+expect_eq "$(stat -c %a "$T/a/config.json")" "600" "config mode"
+BACKCHANNEL_TOKEN=team-secret at b init bob --url "$RELAY_URL" >/dev/null
+at c init carol --url "$RELAY_URL" --token team-secret >/dev/null
+expect_eq "$(at a whoami)" "alice via $RELAY_URL" "whoami"
+expect_fail 1 'error: agent name "bob" is registered — present its token to re-register' \
+  at d init bob --url "$RELAY_URL" --token team-secret
+
+# DM, peek, drain.
+expect_match "$(at a send @bob "over the wire")" '^sent [0-9a-f]{8} to @bob$' "send"
+expect_match "$(at b inbox --brief)" '^alice -> @bob \(.*\): over the wire$' "peek"
+expect_match "$(at b inbox --brief)" 'over the wire' "peek again"
+expect_match "$(at b drain)" 'over the wire' "drain"
+expect_eq "$(at b drain --json)" "[]" "then empty"
+
+# from cannot be forged: the relay stamps it from the token.
+expect_eq "$(BACKCHANNEL_AGENT=carol at a send @bob "who am i" >/dev/null; at b drain --json | jq -r '.[0].from')" \
+  "alice" "from comes from the token"
+
+# Channels fan out, sender excluded; scopes and --match work remotely.
+at a sub dev >/dev/null
+at b sub '#dev' >/dev/null
+at c sub dev >/dev/null
+expect_eq "$(at b channels)" "#dev" "channels"
+at a send '#dev' --urgent "standup" >/dev/null
+expect_eq "$(at a inbox)" "inbox empty" "sender excluded"
+expect_eq "$(at b drain --json | jq -r '.[0] | .to + " " + .priority')" "#dev urgent" "fan-out to bob"
+expect_eq "$(at c drain --json | jq -r '.[0].body')" "standup" "fan-out to carol"
+at a send @bob --scope github.com/org/myrepo "scoped" >/dev/null
+expect_eq "$(at b drain --json --match github.com/org/notmyrepo)" "[]" "scope mismatch"
+expect_eq "$(at b drain --json --match git@github.com:org/myrepo.git | jq -r '.[0].body')" "scoped" "scope match"
+
+# read by short id, with --keep.
+out=$(at a send @bob "read me")
+short=${out#sent }
+short=${short%% *}
+expect_match "$(at b read "$short" --keep)" "read me" "read over the relay"
+expect_eq "$(at b inbox)" "inbox empty" "read claimed it"
+
+# Errors from the relay come through as the local ones would.
+expect_fail 1 'error: unknown agent "zed" — they must `bch init zed` first' at a send @zed hi
+expect_fail 1 'error: channel #nobody has no other subscribers — nothing to deliver' at a send '#nobody' hi
+expect_fail 2 'error: invalid agent name "../x" (use letters, digits, . _ -)' at a send @../x hi
+jq '.token = "0000000000000000000000000000000000000000000000000000000000000000"' "$T/a/config.json" >"$T/bad.json"
+cp "$T/a/config.json" "$T/good.json"
+cp "$T/bad.json" "$T/a/config.json"
+expect_fail 1 'error: unauthorized — agent token required (get one via /v1/register)' at a inbox
+cp "$T/good.json" "$T/a/config.json"
+
+# watch over SSE: existing first, then live, claimed.
+at a send @bob "waiting" >/dev/null
+BACKCHANNEL_HOME=$T/b "$BCH" watch >"$T/watch.out" 2>"$T/watch.err" &
+watch_pid=$!
+BG_PIDS+=("$watch_pid")
+wait_for 5 grep -q waiting "$T/watch.out" || fail "watch did not get the waiting message"
+at c send @bob "live" >/dev/null
+wait_for 5 grep -q live "$T/watch.out" || fail "watch did not get the live message"
+expect_eq "$(at b inbox)" "inbox empty" "watch claimed both"
+
+# A restart with messages waiting loses nothing, and the watcher reconnects by itself.
+stop_relay
+expect_fail 3 "error: relay $RELAY_URL unreachable: connection refused or timed out" at a send @bob x
+out=$(at b drain --hook 2>"$T/hook.err"; echo "rc=$?")
+expect_eq "$out" "rc=0" "drain --hook exits 0 with the relay down"
+expect_eq "$(cat "$T/hook.err")" "bch: inbox not checked: relay $RELAY_URL unreachable: connection refused or timed out" \
+  "one short warning"
+old_port=$RELAY_PORT
+BACKCHANNEL_HOME=$T/relay "$BCH" relay --host 127.0.0.1 --port "$old_port" --token team-secret \
+  >"$T/relay.out" 2>>"$T/relay.log" &
+RELAY_PID=$!
+BG_PIDS+=("$RELAY_PID")
+wait_for 10 curl -sf "$RELAY_URL/v1/health" -o /dev/null || fail "relay did not restart on port $old_port"
+at a send @bob "after restart" >/dev/null
+wait_for 15 grep -q "after restart" "$T/watch.out" || fail "watch did not reconnect after the restart"
+kill -INT "$watch_pid"
+wait "$watch_pid" || true
+at c send @bob "kept across restart" >/dev/null
+stop_relay
+BACKCHANNEL_HOME=$T/relay "$BCH" relay --host 127.0.0.1 --port "$old_port" >"$T/relay.out" 2>>"$T/relay.log" &
+RELAY_PID=$!
+BG_PIDS+=("$RELAY_PID")
+wait_for 10 curl -sf "$RELAY_URL/v1/health" -o /dev/null || fail "relay did not restart"
+expect_match "$(at b drain)" "kept across restart" "a message waiting through a restart is delivered"
+expect_match "$(cat "$T/relay.log")" 'info: POST /v1/send 200 [0-9.]+ms' "one log line per request"
+if grep -q "$token" "$T/relay.log"; then
+  fail "the relay logged a token"
+fi
+stop_relay
+echo "ok"
