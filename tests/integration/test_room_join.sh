@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Rooms and invites end to end: `room new` on a relay that restricts room creation,
+# `join` from the printed line, isolation between rooms, `invite` for the default room,
+# and every invite error.
+source "$(dirname "$0")/lib.sh"
+
+start_relay --token default-secret --admin-token admin-secret
+
+expect_fail 1 'error: room creation is restricted on this relay' at a room new '#proj' --url "$RELAY_URL"
+out=$(BACKCHANNEL_ADMIN_TOKEN=admin-secret at a room new '#proj' --channel ops --url "$RELAY_URL")
+expect_match "$(head -n1 <<<"$out")" "^created room [0-9a-f]+ on $RELAY_URL\$" "room new first line"
+line=$(grep -E '^  bch join bch1-[A-Za-z0-9_-]+ --as their-name$' <<<"$out") || fail "no join line in: $out"
+invite=$(awk '{print $3}' <<<"$line")
+room=$(sed -n 's/^created room \([0-9a-f]*\) .*/\1/p' <<<"$out")
+payload=$(printf '%s' "${invite#bch1-}" | tr '_-' '/+' | base64 -d 2>/dev/null || true)
+expect_eq "$(jq -r '[.url, .room, (.channels | join(","))] | join(" ")' <<<"$payload")" \
+  "$RELAY_URL $room #proj,#ops" "the invite carries url, room and channels"
+
+# The URL may also come from config or BACKCHANNEL_DEFAULT_RELAY.
+expect_fail 2 'error: no relay to create the room on — pass --url, or set BACKCHANNEL_URL or BACKCHANNEL_DEFAULT_RELAY' \
+  at z room new
+BACKCHANNEL_DEFAULT_RELAY=$RELAY_URL BACKCHANNEL_ADMIN_TOKEN=admin-secret at z room new >/dev/null
+
+out=$(at a join "$invite" --as alice)
+expect_eq "$out" "joined room $room on $RELAY_URL as \"alice\"
+agent token saved to $T/a/config.json — keep it private; it is your identity on the relay
+subscribed to #proj
+subscribed to #ops" "join output"
+expect_eq "$(jq -r '[.agent, .url, .room] | join(" ")' "$T/a/config.json")" "alice $RELAY_URL $room" "join config"
+at b join "$invite" --as bob --no-hooks >/dev/null
+expect_fail 1 'error: agent name "bob" is registered — present its token to re-register' at c join "$invite" --as bob
+[ ! -e "$T/c/config.json" ] || fail "a refused join wrote config.json"
+
+at a send '#proj' "room hello" >/dev/null
+expect_eq "$(at b drain --json | jq -r '.[0].body')" "room hello" "fan-out inside the room"
+expect_eq "$(at b agents | cut -d' ' -f1 | tr '\n' ' ')" "alice bob " "only room members listed"
+
+# A default-room agent can neither see nor reach room members.
+line=$(at d invite --url "$RELAY_URL" --token default-secret --channel general)
+expect_match "$line" '^bch join bch1-[A-Za-z0-9_-]+ --as their-name$' "invite prints a join line"
+at d join "$(awk '{print $3}' <<<"$line")" --as dave >/dev/null
+expect_eq "$(jq -r '.room // "none"' "$T/d/config.json")" "none" "default room invite has no room"
+expect_eq "$(at d agents | cut -d' ' -f1)" "dave" "the default room does not see room members"
+expect_fail 1 'error: unknown agent "alice" — they must `bch init alice` first' at d send @alice "hi"
+expect_fail 1 'error: unknown agent "dave" — they must `bch init dave` first' at a send @dave "hi"
+expect_eq "$(at d channels)" "#general" "channels are per room"
+
+# Invite errors.
+expect_fail 2 'error: not a backchannel invite (expected it to start with bch1-)' at e join hello --as eve
+expect_fail 2 'error: malformed invite' at e join 'bch1-***' --as eve
+expect_fail 2 'error: malformed invite: missing relay url' \
+  at e join "bch1-$(printf '{"token":"x"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')" --as eve
+expect_fail 2 'error: malformed invite: invalid room id' \
+  at e join "bch1-$(printf '{"url":"%s","room":"../x"}' "$RELAY_URL" | base64 -w0 | tr '+/' '-_' | tr -d '=')" --as eve
+expect_fail 2 'error: invalid agent name "../eve" (use letters, digits, . _ -)' at e join "$invite" --as ../eve
+expect_fail 1 "error: unknown room \"nosuchroom\" — create one with \`bch room new\`" \
+  at e join "bch1-$(printf '{"url":"%s","room":"nosuchroom"}' "$RELAY_URL" | base64 -w0 | tr '+/' '-_' | tr -d '=')" --as eve
+expect_fail 2 'error: --token is required — see `bch --help`' at e invite --url "$RELAY_URL"
+[ ! -e "$T/e/config.json" ] || fail "a refused join wrote config.json"
+stop_relay
+echo "ok"
