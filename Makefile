@@ -3,6 +3,7 @@
 #   make demo    install what is missing, build, show two agents exchanging messages
 #   make test    install what is missing, build, run the whole suite (ctest)
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
+#   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan (CI runs it too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
 
@@ -15,7 +16,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps build demo test test-sanitize format-check bench clean
+.PHONY: all deps build demo test test-sanitize format-check bench bench-relay clean
 
 all: build
 
@@ -43,6 +44,9 @@ format-check: deps
 
 bench: build
 	@bench/run.sh $(RELEASE)/src/bch
+
+bench-relay: build
+	@$(RELEASE)/bench/bch_relay_bench $(RELEASE)/src/bch
 
 clean:
 	rm -rf $(RELEASE) $(SANITIZE)

@@ -1,0 +1,327 @@
+// Relay benchmarks (`make bench-relay`): runs the real `bch relay` on 127.0.0.1 with a
+// fresh data folder and measures, over loopback: durable sends per second over one
+// keep-alive connection and over 16; send-to-SSE-event latency with an empty inbox and
+// with 10,000 unread messages; send latency while 1,000 event streams are open; send
+// throughput with 10,000 registered agents against 10; and the relay's resident memory
+// idle and under those loads. Usage: bch_relay_bench <path to bch>.
+
+#include <bch/util/httplib.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+struct Relay {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+Relay start_relay(const std::string& bch, const fs::path& data) {
+  fs::path port_file = data / "port";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, STDOUT_FILENO);
+    ::dup2(devnull, STDERR_FILENO);
+    ::execl(bch.c_str(), bch.c_str(), "-q", "relay", "--host", "127.0.0.1", "--port", "0", "--port-file",
+            port_file.c_str(), "--data-dir", data.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 500 && !fs::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::ifstream in(port_file);
+  Relay r{pid, 0};
+  in >> r.port;
+  if (r.port == 0) {
+    fmt::print(stderr, "relay did not start\n");
+    std::exit(1);
+  }
+  return r;
+}
+
+double rss_mib(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stod(line.substr(6)) / 1024.0;
+    }
+  }
+  return 0;
+}
+
+httplib::Client client(int port) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
+  c.set_read_timeout(std::chrono::seconds(30));
+  return c;
+}
+
+std::string register_agent(httplib::Client& c, const std::string& name) {
+  auto res = c.Post("/v1/register", Json{{"name", name}}.dump(), "application/json");
+  if (!res || res->status != 200) {
+    fmt::print(stderr, "register {} failed\n", name);
+    std::exit(1);
+  }
+  return Json::parse(res->body)["token"];
+}
+
+httplib::Headers auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+std::string send(httplib::Client& c, const std::string& token, const std::string& to, const std::string& body) {
+  auto res = c.Post("/v1/send", auth(token), Json{{"to", to}, {"body", body}}.dump(), "application/json");
+  if (!res || res->status != 200) {
+    fmt::print(stderr, "send failed: {}\n", res ? res->body : httplib::to_string(res.error()));
+    std::exit(1);
+  }
+  return Json::parse(res->body)["id"];
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Sends for `seconds` from `connections` threads, each on its own keep-alive
+// connection, to `targets` round-robin; returns sends per second.
+double send_rate(int port, const std::string& token, const std::vector<std::string>& targets, int connections,
+                 double seconds) {
+  std::atomic<long> count{0};
+  auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < connections; ++t) {
+    threads.emplace_back([&, t] {
+      auto c = client(port);
+      std::size_t i = static_cast<std::size_t>(t);
+      while (Clock::now() < deadline) {
+        send(c, token, targets[i++ % targets.size()], "benchmark message of an ordinary length");
+        ++count;
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  return static_cast<double>(count.load()) / seconds;
+}
+
+// An SSE reader for one agent that records when each event id arrives.
+struct EventWatch {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::string> ids;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+
+  EventWatch(int port, const std::string& agent, const std::string& token) {
+    thread = std::thread([this, port, agent, token] {
+      auto c = client(port);
+      std::string buffer;
+      c.Get("/v1/events/" + agent, auth(token), [&](const char* data, std::size_t n) {
+        buffer.append(data, n);
+        std::size_t pos;
+        while ((pos = buffer.find("\n\n")) != std::string::npos) {
+          std::string event = buffer.substr(0, pos);
+          buffer.erase(0, pos + 2);
+          if (event.rfind("id: ", 0) == 0) {
+            std::lock_guard lock(mutex);
+            ids.push_back(event.substr(4, event.find('\n') - 4));
+            cv.notify_all();
+          }
+        }
+        return !stop.load();
+      });
+    });
+  }
+  bool wait_for(const std::string& id) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(10),
+                       [&] { return std::find(ids.rbegin(), ids.rend(), id) != ids.rend(); });
+  }
+  ~EventWatch() {
+    stop = true;
+    thread.join();
+  }
+  EventWatch(const EventWatch&) = delete;
+  EventWatch& operator=(const EventWatch&) = delete;
+};
+
+std::vector<double> event_latencies(int port, const std::string& sender, const std::string& agent,
+                                    const std::string& token, int rounds, bool take) {
+  EventWatch watch(port, agent, token);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto c = client(port);
+  std::vector<double> ms;
+  for (int i = 0; i < rounds; ++i) {
+    auto start = Clock::now();
+    std::string id = send(c, sender, "@" + agent, "latency probe");
+    if (!watch.wait_for(id)) {
+      fmt::print(stderr, "event {} never arrived\n", id);
+      std::exit(1);
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (take) {
+      c.Post("/v1/take", auth(token), Json{{"id", id}}.dump(), "application/json");
+    }
+  }
+  c.Get("/v1/health");  // lets the stream see one more keep-alive window before it stops
+  return ms;
+}
+
+// Opens `n` event streams with raw sockets that never read: the relay holds each open.
+std::vector<int> open_streams(int port, const std::vector<std::pair<std::string, std::string>>& agents) {
+  std::vector<int> fds;
+  for (const auto& [name, token] : agents) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      fmt::print(stderr, "cannot open stream {}\n", fds.size());
+      std::exit(1);
+    }
+    std::string request = fmt::format(
+        "GET /v1/events/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n", name, token);
+    [[maybe_unused]] auto w = ::write(fd, request.data(), request.size());
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
+void row(const std::string& what, const std::string& value) { fmt::print("{:<58} {}\n", what, value); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: bch_relay_bench <path to bch>\n");
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+
+  std::string bch = fs::absolute(argv[1]).string();
+  char tmpl[] = "/tmp/bch-relay-bench-XXXXXX";
+  fs::path data = ::mkdtemp(tmpl);
+  Relay relay = start_relay(bch, data);
+  fmt::print("relay benchmarks: {} on 127.0.0.1:{}, data in {}\n\n", bch, relay.port, data.string());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  row("relay RSS, idle", fmt::format("{:.1f} MiB", rss_mib(relay.pid)));
+
+  auto c = client(relay.port);
+  std::string alice = register_agent(c, "alice");
+  std::vector<std::string> ten;
+  for (int i = 0; i < 10; ++i) {
+    register_agent(c, fmt::format("a{}", i));
+    ten.push_back(fmt::format("@a{}", i));
+  }
+  row("durable sends/s, 1 keep-alive connection (10 agents)", fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 1, 3)));
+  row("durable sends/s, 16 connections (10 agents)", fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 16, 3)));
+
+  std::string bob = register_agent(c, "bob");
+  auto empty = event_latencies(relay.port, alice, "bob", bob, 200, true);
+  row("send → SSE event, empty inbox: p50 / p99",
+      fmt::format("{:.2f} / {:.2f} ms", percentile(empty, 0.5), percentile(empty, 0.99)));
+  {
+    // 10,000 unread, sent through the relay from 16 connections.
+    std::vector<std::string> just_bob{"@bob"};
+    std::atomic<int> left{10000};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([&] {
+        auto cc = client(relay.port);
+        while (left.fetch_sub(1) > 0) {
+          send(cc, alice, "@bob", "filler");
+        }
+      });
+    }
+    for (auto& th : threads) {
+      th.join();
+    }
+  }
+  auto full = event_latencies(relay.port, alice, "bob", bob, 200, true);
+  row("send → SSE event, 10,000 unread: p50 / p99",
+      fmt::format("{:.2f} / {:.2f} ms", percentile(full, 0.5), percentile(full, 0.99)));
+  row("relay RSS after 10,000 unread + streams", fmt::format("{:.1f} MiB", rss_mib(relay.pid)));
+
+  // 1,000 open streams, one per agent; then send latency to those agents.
+  std::vector<std::pair<std::string, std::string>> watchers;
+  for (int i = 0; i < 1000; ++i) {
+    std::string name = fmt::format("w{}", i);
+    watchers.emplace_back(name, register_agent(c, name));
+  }
+  auto fds = open_streams(relay.port, watchers);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  std::vector<double> lat;
+  for (int i = 0; i < 500; ++i) {
+    auto start = Clock::now();
+    send(c, alice, "@" + watchers[static_cast<std::size_t>(i) % watchers.size()].first, "to a watched inbox");
+    lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  row("send latency with 1,000 open streams: p50 / p99",
+      fmt::format("{:.2f} / {:.2f} ms", percentile(lat, 0.5), percentile(lat, 0.99)));
+  row("relay RSS with 1,000 open streams", fmt::format("{:.1f} MiB", rss_mib(relay.pid)));
+  for (int fd : fds) {
+    ::close(fd);
+  }
+
+  // 10,000 registered agents (registration from 16 connections), then the same rate.
+  {
+    std::atomic<int> next{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([&] {
+        auto cc = client(relay.port);
+        for (int i; (i = next.fetch_add(1)) < 10000 - 1012;) {
+          register_agent(cc, fmt::format("x{}", i));
+        }
+      });
+    }
+    for (auto& th : threads) {
+      th.join();
+    }
+  }
+  row("durable sends/s, 1 connection, 10,000 registered agents",
+      fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 1, 3)));
+  row("durable sends/s, 16 connections, 10,000 registered agents",
+      fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 16, 3)));
+
+  ::kill(relay.pid, SIGTERM);
+  int status = 0;
+  ::waitpid(relay.pid, &status, 0);
+  row("relay exit on SIGTERM", WIFEXITED(status) ? fmt::format("{}", WEXITSTATUS(status)) : "killed");
+  fs::remove_all(data);
+  return 0;
+}
