@@ -48,9 +48,20 @@ Relay start_relay(const std::string& bch, const fs::path& data) {
   if (pid == 0) {
     int devnull = ::open("/dev/null", O_WRONLY);
     ::dup2(devnull, STDOUT_FILENO);
-    ::dup2(devnull, STDERR_FILENO);
-    ::execl(bch.c_str(), bch.c_str(), "-q", "relay", "--host", "127.0.0.1", "--port", "0", "--port-file",
-            port_file.c_str(), "--data-dir", data.c_str(), static_cast<char*>(nullptr));
+    int log = ::open((data / "relay.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(log, STDERR_FILENO);
+    ::execl(bch.c_str(),
+            bch.c_str(),
+            "relay",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            port_file.c_str(),
+            "--data-dir",
+            data.c_str(),
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   for (int i = 0; i < 500 && !fs::exists(port_file); ++i) {
@@ -88,19 +99,29 @@ httplib::Client client(int port) {
 std::string register_agent(httplib::Client& c, const std::string& name) {
   auto res = c.Post("/v1/register", Json{{"name", name}}.dump(), "application/json");
   if (!res || res->status != 200) {
-    fmt::print(stderr, "register {} failed\n", name);
+    fmt::print(
+        stderr,
+        "register {} failed: {}\n",
+        name,
+        res ? fmt::format("HTTP {} {}", res->status, res->body) : httplib::to_string(res.error()));
     std::exit(1);
   }
   return Json::parse(res->body)["token"];
 }
 
-httplib::Headers auth(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+httplib::Headers auth(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
 
-std::string send(httplib::Client& c, const std::string& token, const std::string& to, const std::string& body) {
-  auto res = c.Post("/v1/send", auth(token), Json{{"to", to}, {"body", body}}.dump(), "application/json");
+std::string send(httplib::Client& c,
+                 const std::string& token,
+                 const std::string& to,
+                 const std::string& body) {
+  auto res =
+      c.Post("/v1/send", auth(token), Json{{"to", to}, {"body", body}}.dump(), "application/json");
   if (!res || res->status != 200) {
     fmt::print(stderr, "send failed: {}\n", res ? res->body : httplib::to_string(res.error()));
-    std::exit(1);
+    std::abort();
   }
   return Json::parse(res->body)["id"];
 }
@@ -112,7 +133,10 @@ double percentile(std::vector<double> v, double p) {
 
 // Sends for `seconds` from `connections` threads, each on its own keep-alive
 // connection, to `targets` round-robin; returns sends per second.
-double send_rate(int port, const std::string& token, const std::vector<std::string>& targets, int connections,
+double send_rate(int port,
+                 const std::string& token,
+                 const std::vector<std::string>& targets,
+                 int connections,
                  double seconds) {
   std::atomic<long> count{0};
   auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
@@ -163,8 +187,9 @@ struct EventWatch {
   }
   bool wait_for(const std::string& id) {
     std::unique_lock lock(mutex);
-    return cv.wait_for(lock, std::chrono::seconds(10),
-                       [&] { return std::find(ids.rbegin(), ids.rend(), id) != ids.rend(); });
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] {
+      return std::find(ids.rbegin(), ids.rend(), id) != ids.rend();
+    });
   }
   ~EventWatch() {
     stop = true;
@@ -174,8 +199,12 @@ struct EventWatch {
   EventWatch& operator=(const EventWatch&) = delete;
 };
 
-std::vector<double> event_latencies(int port, const std::string& sender, const std::string& agent,
-                                    const std::string& token, int rounds, bool take) {
+std::vector<double> event_latencies(int port,
+                                    const std::string& sender,
+                                    const std::string& agent,
+                                    const std::string& token,
+                                    int rounds,
+                                    bool take) {
   EventWatch watch(port, agent, token);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto c = client(port);
@@ -197,7 +226,8 @@ std::vector<double> event_latencies(int port, const std::string& sender, const s
 }
 
 // Opens `n` event streams with raw sockets that never read: the relay holds each open.
-std::vector<int> open_streams(int port, const std::vector<std::pair<std::string, std::string>>& agents) {
+std::vector<int> open_streams(int port,
+                              const std::vector<std::pair<std::string, std::string>>& agents) {
   std::vector<int> fds;
   for (const auto& [name, token] : agents) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -210,14 +240,18 @@ std::vector<int> open_streams(int port, const std::vector<std::pair<std::string,
       std::exit(1);
     }
     std::string request = fmt::format(
-        "GET /v1/events/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n", name, token);
+        "GET /v1/events/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",
+        name,
+        token);
     [[maybe_unused]] auto w = ::write(fd, request.data(), request.size());
     fds.push_back(fd);
   }
   return fds;
 }
 
-void row(const std::string& what, const std::string& value) { fmt::print("{:<58} {}\n", what, value); }
+void row(const std::string& what, const std::string& value) {
+  fmt::print("{:<58} {}\n", what, value);
+}
 
 }  // namespace
 
@@ -236,7 +270,8 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/bch-relay-bench-XXXXXX";
   fs::path data = ::mkdtemp(tmpl);
   Relay relay = start_relay(bch, data);
-  fmt::print("relay benchmarks: {} on 127.0.0.1:{}, data in {}\n\n", bch, relay.port, data.string());
+  fmt::print(
+      "relay benchmarks: {} on 127.0.0.1:{}, data in {}\n\n", bch, relay.port, data.string());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   row("relay RSS, idle", fmt::format("{:.1f} MiB", rss_mib(relay.pid)));
 
@@ -247,8 +282,10 @@ int main(int argc, char** argv) {
     register_agent(c, fmt::format("a{}", i));
     ten.push_back(fmt::format("@a{}", i));
   }
-  row("durable sends/s, 1 keep-alive connection (10 agents)", fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 1, 3)));
-  row("durable sends/s, 16 connections (10 agents)", fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 16, 3)));
+  row("durable sends/s, 1 keep-alive connection (10 agents)",
+      fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 1, 3)));
+  row("durable sends/s, 16 connections (10 agents)",
+      fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 16, 3)));
 
   std::string bob = register_agent(c, "bob");
   auto empty = event_latencies(relay.port, alice, "bob", bob, 200, true);
@@ -287,7 +324,10 @@ int main(int argc, char** argv) {
   std::vector<double> lat;
   for (int i = 0; i < 500; ++i) {
     auto start = Clock::now();
-    send(c, alice, "@" + watchers[static_cast<std::size_t>(i) % watchers.size()].first, "to a watched inbox");
+    send(c,
+         alice,
+         "@" + watchers[static_cast<std::size_t>(i) % watchers.size()].first,
+         "to a watched inbox");
     lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
   row("send latency with 1,000 open streams: p50 / p99",
@@ -295,6 +335,16 @@ int main(int argc, char** argv) {
   row("relay RSS with 1,000 open streams", fmt::format("{:.1f} MiB", rss_mib(relay.pid)));
   for (int fd : fds) {
     ::close(fd);
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto t0 = Clock::now();
+    auto cc = client(relay.port);
+    auto res = cc.Get("/v1/health");
+    fmt::print(stderr,
+               "health after closing streams: {} in {:.1f} ms, relay {}\n",
+               res ? res->status : -1,
+               std::chrono::duration<double, std::milli>(Clock::now() - t0).count(),
+               ::kill(relay.pid, 0) == 0 ? "alive" : "gone");
   }
 
   // 10,000 registered agents (registration from 16 connections), then the same rate.
@@ -321,7 +371,8 @@ int main(int argc, char** argv) {
   ::kill(relay.pid, SIGTERM);
   int status = 0;
   ::waitpid(relay.pid, &status, 0);
-  row("relay exit on SIGTERM", WIFEXITED(status) ? fmt::format("{}", WEXITSTATUS(status)) : "killed");
+  row("relay exit on SIGTERM",
+      WIFEXITED(status) ? fmt::format("{}", WEXITSTATUS(status)) : "killed");
   fs::remove_all(data);
   return 0;
 }

@@ -9,6 +9,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -339,4 +342,31 @@ TEST_CASE("open event streams never starve other requests", "[relay]") {
   for (auto& t : readers) {
     t.join();
   }
+}
+
+TEST_CASE("sockets numbered past 1024 are served (poll, not select)", "[relay]") {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_max < 1200) {
+    WARN("RLIMIT_NOFILE hard limit below 1200: cannot test descriptors past 1024");
+    return;
+  }
+  rlimit raised = limit;
+  raised.rlim_cur = std::max<rlim_t>(limit.rlim_cur, 1200);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &raised) == 0);
+  Relay relay;
+  // Occupy the low descriptors, so the next connection's socket is numbered > 1024.
+  std::vector<int> filler;
+  for (int fd = ::dup(0); fd >= 0 && fd < 1030; fd = ::dup(0)) {
+    filler.push_back(fd);
+  }
+  auto health = relay.request("GET", "/v1/health");
+  std::string token = relay.register_agent("alice");
+  auto agents = relay.request("GET", "/v1/agents", "", token);
+  for (int fd : filler) {
+    ::close(fd);
+  }
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  CHECK(health.status == 200);
+  CHECK(agents.status == 200);
 }
