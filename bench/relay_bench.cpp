@@ -336,16 +336,6 @@ int main(int argc, char** argv) {
   for (int fd : fds) {
     ::close(fd);
   }
-  for (int i = 0; i < 3; ++i) {
-    auto t0 = Clock::now();
-    auto cc = client(relay.port);
-    auto res = cc.Get("/v1/health");
-    fmt::print(stderr,
-               "health after closing streams: {} in {:.1f} ms, relay {}\n",
-               res ? res->status : -1,
-               std::chrono::duration<double, std::milli>(Clock::now() - t0).count(),
-               ::kill(relay.pid, 0) == 0 ? "alive" : "gone");
-  }
 
   // 10,000 registered agents (registration from 16 connections), then the same rate.
   {

@@ -15,6 +15,9 @@
 //   fsync()ed, and only then rename()d into new/, after which new/ itself is fsync()ed;
 //   send() returns only after that. A crash at any instant leaves the message absent (at
 //   most a stray file in tmp/, swept after 36 hours) or whole in new/.
+//   Threads of one process sending into the same inbox share that fsync of new/ (group
+//   commit, util::GroupSync): each still returns only after an fsync that began after
+//   its own rename.
 // * Exactly one claimer wins. Claiming is rename(new/<id>.json, cur/<id>.json); the
 //   kernel lets exactly one rename of a name succeed, and the losers get ENOENT, which
 //   is "already claimed", not an error. The claimed message is handed to the caller
@@ -44,6 +47,7 @@
 #include <bch/util/fd.hpp>
 #include <bch/util/file_lock.hpp>
 #include <bch/util/fs.hpp>
+#include <bch/util/group_sync.hpp>
 #include <bch/util/log.hpp>
 
 #include <fmt/format.h>
@@ -55,10 +59,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <mutex>
 #include <set>
 #include <unordered_set>
 
 namespace bch::spool {
+
+// State shared by the threads using one FsSpool (the relay's, per room).
+struct FsSpool::Shared {
+  util::GroupSync syncs;
+  std::mutex mutex;
+  std::unordered_set<std::string> swept;  // inboxes whose tmp/ was swept by this process
+};
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -172,7 +185,9 @@ void make_inbox(const fs::path& inbox) {
 
 }  // namespace
 
-FsSpool::FsSpool(fs::path root) : m_root(std::move(root)) {}
+FsSpool::FsSpool(fs::path root) : m_root(std::move(root)), m_shared(std::make_unique<Shared>()) {}
+
+FsSpool::~FsSpool() = default;
 
 fs::path FsSpool::agent_file(const std::string& name) const {
   check_agent_name(name);
@@ -389,10 +404,13 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
   try {
     for (const auto& name : recipients) {
       fs::path inbox = inbox_dir(name);
-      make_inbox(inbox);
-      sweep_tmp(inbox / "tmp");
+      sweep_once(inbox);
       fs::path tmp = inbox / "tmp" / file;
       util::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!fd && errno == ENOENT) {
+        make_inbox(inbox);  // an inbox the TypeScript tool never created, or a new agent
+        fd.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      }
       if (!fd) {
         throw Error(ErrorKind::io,
                     util::errno_message(fmt::format("cannot create '{}'", tmp.string()), errno));
@@ -426,8 +444,21 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
                                           i ? " (already delivered to " + delivered + ")" : ""),
                               err));
     }
-    util::fsync_dir(dest_dir);
   }
+  // Concurrent senders into one inbox share the fsync of its new/ (group commit).
+  for (const auto& name : recipients) {
+    m_shared->syncs.sync(inbox_dir(name) / "new");
+  }
+}
+
+void FsSpool::sweep_once(const fs::path& inbox) {
+  {
+    std::lock_guard lock(m_shared->mutex);
+    if (!m_shared->swept.insert(inbox.string()).second) {
+      return;
+    }
+  }
+  sweep_tmp(inbox / "tmp");
 }
 
 std::optional<Message> FsSpool::read_unread(const std::string& agent, const std::string& file) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 namespace bch::spool {
 
@@ -13,6 +14,9 @@ namespace bch::spool {
 class FsSpool final : public Spool {
 public:
   explicit FsSpool(std::filesystem::path root);
+  FsSpool(const FsSpool&) = delete;
+  FsSpool& operator=(const FsSpool&) = delete;
+  ~FsSpool() override;
 
   AgentRecord register_agent(const std::string& name) override;
   std::vector<AgentRecord> agents() override;
@@ -56,7 +60,11 @@ private:
   void touch(const AgentRecord& record);
   void deliver(const std::vector<std::string>& recipients, const Message& message);
 
+  void sweep_once(const std::filesystem::path& inbox);
+
+  struct Shared;
   std::filesystem::path m_root;
+  std::unique_ptr<Shared> m_shared;
 };
 
 }  // namespace bch::spool

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace bch::util {
+
+// Group commit for folder fsyncs. Many threads renaming files into the same folder each
+// need "my rename is durable" before they answer; one fsync of the folder, started after
+// their renames, gives it to all of them. sync(dir) returns once an fsync of `dir` that
+// began after the call was made has completed: the first caller runs it, callers that
+// arrive meanwhile wait for the next one, which one of them runs for the whole group.
+// Thread-safe. Throws Error(io) naming the folder if the fsync fails (waiters then retry).
+class GroupSync {
+public:
+  void sync(const std::filesystem::path& dir);
+
+private:
+  struct State {
+    std::uint64_t requested = 0;  // tickets handed out
+    std::uint64_t done = 0;       // every ticket up to this one is durable
+    bool running = false;
+  };
+  std::mutex m_mutex;
+  std::condition_variable m_done;
+  std::unordered_map<std::string, State> m_dirs;
+};
+
+}  // namespace bch::util
