@@ -347,13 +347,14 @@ private:
             const std::optional<Json>& body) {
     std::lock_guard lock(m_mutex);
     std::string full = m_url.prefix + path;
+    bool post = std::string_view(method) == "POST";
     auto result =
-        body ? m_client->Post(full,
+        post ? m_client->Post(full,
                               headers(token),
-                              body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                              body.value_or(Json::object())
+                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                               "application/json")
              : m_client->Get(full, headers(token));
-    (void)method;
     if (!result) {
       unreachable(result.error());
     }
