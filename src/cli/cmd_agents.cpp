@@ -14,10 +14,7 @@ void run_agents(const AgentsOptions& o, Globals& g) {
   if (o.json) {
     nlohmann::ordered_json array = nlohmann::ordered_json::array();
     for (const auto& a : agents) {
-      array.push_back({{"name", a.name},
-                       {"subscriptions", a.subscriptions},
-                       {"createdAt", a.created_at},
-                       {"lastSeen", a.last_seen}});
+      array.push_back(spool::to_json(a));
     }
     out = array.dump() + "\n";
   } else if (agents.empty()) {

@@ -1,6 +1,7 @@
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/message.hpp>
+#include <bch/util/hex.hpp>
 #include <bch/util/random.hpp>
 
 #include <fmt/format.h>
@@ -152,17 +153,9 @@ std::string make_uuid_v7(std::int64_t unix_ms, unsigned fraction) {
   bytes[6] = static_cast<unsigned char>(0x70 | ((fraction >> 8) & 0x0f));  // version 7
   bytes[7] = static_cast<unsigned char>(fraction & 0xff);
   bytes[8] = static_cast<unsigned char>(0x80 | (bytes[8] & 0x3f));  // RFC variant
-  std::string out;
-  out.reserve(36);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out += '-';
-    }
-    out += k_hex[bytes[i] >> 4];
-    out += k_hex[bytes[i] & 0x0f];
-  }
-  return out;
+  std::string hex = util::to_hex(bytes.data(), bytes.size());
+  return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-'
+         + hex.substr(16, 4) + '-' + hex.substr(20);
 }
 
 NewId new_message_id() {

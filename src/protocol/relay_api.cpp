@@ -1,4 +1,5 @@
 #include <bch/protocol/relay_api.hpp>
+#include <bch/util/hex.hpp>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -22,14 +23,7 @@ bool is_valid_room_id(std::string_view room) {
 std::string sha256_hex(std::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (unsigned char b : digest) {
-    out += k_hex[b >> 4];
-    out += k_hex[b & 0x0f];
-  }
-  return out;
+  return util::to_hex(digest, sizeof digest);
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {

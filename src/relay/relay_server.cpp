@@ -97,13 +97,6 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
   reply_json(res, status, Json{{"error", message}});
 }
 
-Json record_json(const spool::AgentRecord& a) {
-  return Json{{"name", a.name},
-              {"subscriptions", a.subscriptions},
-              {"createdAt", a.created_at},
-              {"lastSeen", a.last_seen}};
-}
-
 Json body_object(const httplib::Request& req) {
   auto json = Json::parse(req.body, nullptr, false);
   if (json.is_discarded()) {
@@ -361,7 +354,7 @@ struct RelayServer::Impl {
             fmt::format("agent name \"{}\" is registered — present its token to re-register",
                         name));
       }
-      reply_json(res, 200, record_json(room.spool.register_agent(name)));
+      reply_json(res, 200, spool::to_json(room.spool.register_agent(name)));
       return;
     }
     if (room.token_hash
@@ -378,7 +371,7 @@ struct RelayServer::Impl {
     });
     room.agent_by_hash[hash] = name;
     room.watcher->add(name);
-    Json out = record_json(record);
+    Json out = spool::to_json(record);
     out["token"] = token;
     reply_json(res, 200, out);
   }
@@ -519,7 +512,7 @@ struct RelayServer::Impl {
             authed_agent(room, req);
             Json out = Json::array();
             for (const auto& a : room.spool.agents()) {
-              out.push_back(record_json(a));
+              out.push_back(spool::to_json(a));
             }
             reply_json(res, 200, out);
           }));

@@ -98,10 +98,6 @@ std::optional<std::string> id_from_file_name(std::string_view file) {
   return id;
 }
 
-std::string unknown_agent_message(const std::string& name) {
-  return fmt::format("unknown agent {} — they must `bch init {}` first", in_quotes(name), name);
-}
-
 std::vector<std::string> string_array(const RecordJson& json, const char* key) {
   std::vector<std::string> out;
   auto it = json.find(key);
@@ -211,7 +207,7 @@ std::optional<AgentRecord> FsSpool::load_agent(const std::string& name) const {
 AgentRecord FsSpool::require_agent(const std::string& name) const {
   auto record = load_agent(name);
   if (!record) {
-    throw Error(ErrorKind::not_found, unknown_agent_message(name));
+    throw unknown_agent(name);
   }
   return std::move(*record);
 }
@@ -235,7 +231,7 @@ void FsSpool::update_record(const std::string& name,
   util::FileLock lock(m_root / "agents" / ".lock");
   auto text = util::read_file(path);
   if (!text) {
-    throw Error(ErrorKind::not_found, unknown_agent_message(name));
+    throw unknown_agent(name);
   }
   RecordJson json = parse_record(path, *text);
   if (modify(json)) {

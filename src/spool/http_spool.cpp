@@ -287,10 +287,7 @@ private:
         return token;
       }
       if (!m_endpoint.token) {
-        throw Error(
-            ErrorKind::not_found,
-            fmt::format(
-                "unknown agent {} — they must `bch init {}` first", in_quotes(agent), agent));
+        throw unknown_agent(agent);
       }
     }
     return m_endpoint.token;

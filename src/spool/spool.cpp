@@ -1,3 +1,4 @@
+#include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/scope.hpp>
 #include <bch/spool/fs_spool.hpp>
@@ -12,6 +13,19 @@ std::optional<Message> Spool::take(const std::string& agent, const std::string& 
   std::optional<Message> out;
   take(agent, id, keep, [&](const Message& m) { out = m; });
   return out;
+}
+
+nlohmann::ordered_json to_json(const AgentRecord& agent) {
+  return {{"name", agent.name},
+          {"subscriptions", agent.subscriptions},
+          {"createdAt", agent.created_at},
+          {"lastSeen", agent.last_seen}};
+}
+
+Error unknown_agent(const std::string& name) {
+  return Error(
+      ErrorKind::not_found,
+      fmt::format("unknown agent {} — they must `bch init {}` first", in_quotes(name), name));
 }
 
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only) {

@@ -1,5 +1,6 @@
 #include <bch/error.hpp>
 #include <bch/util/fs.hpp>
+#include <bch/util/hex.hpp>
 #include <bch/util/random.hpp>
 
 #include <sys/random.h>
@@ -26,14 +27,7 @@ void random_bytes(unsigned char* out, std::size_t size) {
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   random_bytes(raw.data(), raw.size());
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : raw) {
-    out += k_hex[b >> 4];
-    out += k_hex[b & 0x0f];
-  }
-  return out;
+  return to_hex(raw.data(), raw.size());
 }
 
 }  // namespace bch::util

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <bch/config.hpp>
+#include <bch/error.hpp>
 #include <bch/message.hpp>
 
 #include <functional>
@@ -20,6 +21,13 @@ struct AgentRecord {
   std::string last_seen;
   std::optional<std::string> token;  // issued by a relay on first registration only
 };
+
+// The record as the relay API and `agents --json` show it: {name, subscriptions,
+// createdAt, lastSeen}, never a token or its hash.
+nlohmann::ordered_json to_json(const AgentRecord& agent);
+
+// Error(not_found) "unknown agent "x" — they must `bch init x` first".
+Error unknown_agent(const std::string& name);
 
 // What `send` takes besides from, to and body.
 struct SendOptions {
