@@ -4,7 +4,13 @@
 # and every invite error.
 source "$(dirname "$0")/lib.sh"
 
-start_relay --token default-secret --admin-token admin-secret
+start_relay --token default-secret --admin-token admin-secret --max-body 4096
+
+# --max-body: a larger request is refused with 413 and a JSON error.
+big=$(head -c 6000 /dev/zero | tr '\0' x)
+expect_eq "$(curl -s -o "$T/413.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d "{\"name\":\"$big\"}" "$RELAY_URL/v1/register")" "413" "oversized request"
+expect_eq "$(jq -r .error "$T/413.json")" "request body too large (over 4096 bytes)" "413 body"
 
 expect_fail 1 'error: room creation is restricted on this relay' at a room new '#proj' --url "$RELAY_URL"
 out=$(BACKCHANNEL_ADMIN_TOKEN=admin-secret at a room new '#proj' --channel ops --url "$RELAY_URL")
@@ -35,6 +41,11 @@ at a send '#proj' "room hello" >/dev/null
 expect_eq "$(at b drain --json | jq -r '.[0].body')" "room hello" "fan-out inside the room"
 expect_eq "$(at b agents | cut -d' ' -f1 | tr '\n' ' ')" "alice bob " "only room members listed"
 
+# The relay settings can come from the environment alone, which beats config.json.
+expect_eq "$(BACKCHANNEL_URL=$RELAY_URL BACKCHANNEL_TOKEN=$(jq -r .token "$T/a/config.json") \
+  BACKCHANNEL_RELAY_ROOM=$room BACKCHANNEL_AGENT=alice at nohome agents | cut -d' ' -f1 | tr '\n' ' ')" \
+  "alice bob " "BACKCHANNEL_URL/TOKEN/RELAY_ROOM reach the room without a config"
+
 # A default-room agent can neither see nor reach room members.
 line=$(at d invite --url "$RELAY_URL" --token default-secret --channel general)
 expect_match "$line" '^bch join bch1-[A-Za-z0-9_-]+ --as their-name$' "invite prints a join line"
@@ -57,5 +68,10 @@ expect_fail 1 "error: unknown room \"nosuchroom\" — create one with \`bch room
   at e join "bch1-$(printf '{"url":"%s","room":"nosuchroom"}' "$RELAY_URL" | base64 -w0 | tr '+/' '-_' | tr -d '=')" --as eve
 expect_fail 2 'error: --token is required — see `bch --help`' at e invite --url "$RELAY_URL"
 [ ! -e "$T/e/config.json" ] || fail "a refused join wrote config.json"
-stop_relay
+
+# SIGINT stops the relay as cleanly as SIGTERM: exit 0.
+kill -INT "$RELAY_PID"
+rc=0
+wait "$RELAY_PID" || rc=$?
+expect_eq "$rc" "0" "relay exit code on SIGINT"
 echo "ok"
