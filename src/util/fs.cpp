@@ -68,7 +68,9 @@ std::optional<std::string> read_file(const fs::path& path) {
 }
 
 void fsync_dir(const fs::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // A bare file name ("port") has an empty parent: the folder is the current one.
+  const char* name = dir.empty() ? "." : dir.c_str();
+  Fd fd(::open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || ::fsync(fd.get()) != 0) {
     throw Error(ErrorKind::io,
                 errno_message(fmt::format("cannot sync folder '{}'", dir.string()), errno));

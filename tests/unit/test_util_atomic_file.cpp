@@ -35,6 +35,23 @@ TEST_CASE("an atomic file replaces the target only on commit", "[fs]") {
   CHECK((st.st_mode & 0777) == 0640);
 }
 
+TEST_CASE("an atomic file named without a folder lands in the current one", "[fs]") {
+  // `bch relay --port-file port` once failed with "cannot sync folder ''".
+  TempDir t;
+  auto old = std::filesystem::current_path();
+  std::filesystem::current_path(t.path());
+  try {
+    bch::util::AtomicFile f("port", 0600);
+    f.write("8080");
+    f.commit();
+  } catch (...) {
+    std::filesystem::current_path(old);
+    throw;
+  }
+  std::filesystem::current_path(old);
+  CHECK(bch::test::read_text(t.path() / "port") == "8080");
+}
+
 TEST_CASE("an atomic file in a missing folder names the path", "[fs]") {
   TempDir t;
   CHECK_THROWS_WITH(bch::util::AtomicFile(t.path() / "nope" / "f", 0600), Catch::Contains("nope"));
