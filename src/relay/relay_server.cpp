@@ -195,6 +195,9 @@ private:
           }
           agent = it->second;
         }
+        if (!m_subscribers.watched(agent)) {
+          continue;  // a stream that starts later scans the inbox and finds this file
+        }
         try {
           if (auto message = m_spool.read_unread(agent, name)) {
             m_subscribers.publish(agent, *message);

@@ -33,6 +33,12 @@ void Subscribers::remove(const std::string& agent, const std::shared_ptr<Stream>
   }
 }
 
+bool Subscribers::watched(const std::string& agent) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_streams.find(agent);
+  return it != m_streams.end() && !it->second.empty();
+}
+
 void Subscribers::publish(const std::string& agent, const Message& message) {
   std::lock_guard lock(m_mutex);
   auto it = m_streams.find(agent);

@@ -35,6 +35,8 @@ public:
 
   std::shared_ptr<Stream> add(const std::string& agent);
   void remove(const std::string& agent, const std::shared_ptr<Stream>& stream);
+  // Whether any stream of `agent` is open (nothing to read for an inbox nobody watches).
+  bool watched(const std::string& agent);
   // Queues `message` for every stream of `agent` and wakes them.
   void publish(const std::string& agent, const Message& message);
   // Closes every stream (relay shutdown).
