@@ -75,6 +75,13 @@ std::string format_timestamp(std::int64_t unix_ms);
 // Parses the format above (also without milliseconds); nothing if malformed.
 std::optional<std::int64_t> parse_timestamp(std::string_view text);
 
+// The largest message body a sender accepts (the relay's default --max-body, too).
+inline constexpr std::size_t k_max_body_bytes = 1024 * 1024;
+
+// A body as typed, ready to send: trailing newlines dropped. Throws Error(usage) when it
+// is blank ("empty message body — nothing to send") or over k_max_body_bytes.
+std::string prepare_body(std::string body);
+
 // Milliseconds since the Unix epoch, now.
 std::int64_t now_unix_ms();
 

@@ -18,21 +18,9 @@ void run_read(const ReadOptions& o, Globals& g) {
   check_message_id(o.prefix);
   const std::string& agent = g.agent();
   auto& spool = g.spool();
-  std::vector<Message> found;
-  for (auto& m : spool.inbox(agent)) {
-    if (id_matches(m.id, o.prefix)) {
-      found.push_back(std::move(m));
-    }
-  }
-  if (found.size() > 1) {
-    throw Error(
-        ErrorKind::usage,
-        fmt::format(
-            "id prefix {} is ambiguous — it matches {} unread messages", o.prefix, found.size()));
-  }
-  bool taken = !found.empty() && spool.take(agent, found[0].id, o.keep, [](const Message& m) {
-    print(format_message(m));
-  });
+  auto id = spool::find_unread(spool, agent, o.prefix);
+  bool taken =
+      id && spool.take(agent, *id, o.keep, [](const Message& m) { print(format_message(m)); });
   if (!taken) {
     throw Error(ErrorKind::not_found, fmt::format("no unread message with id {}", o.prefix));
   }

@@ -14,8 +14,6 @@
 namespace bch::cli {
 namespace {
 
-constexpr std::size_t k_max_body_bytes = 1024 * 1024;
-
 struct SendOptions {
   std::string target;
   std::vector<std::string> words;
@@ -56,22 +54,10 @@ std::string join(const std::vector<std::string>& words) {
   return out;
 }
 
-bool blank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
-}
-
 void run_send(const SendOptions& o, Globals& g) {
   parse_target(o.target);  // a bad target is a usage error even before identity
-  std::string body = o.words.size() == 1 && o.words[0] == "-" ? read_stdin() : join(o.words);
-  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) {
-    body.pop_back();
-  }
-  if (blank(body)) {
-    throw Error(ErrorKind::usage, "empty message body — nothing to send");
-  }
-  if (body.size() > k_max_body_bytes) {
-    throw Error(ErrorKind::usage, "message body over 1 MiB — send a file path with --ref instead");
-  }
+  std::string body =
+      prepare_body(o.words.size() == 1 && o.words[0] == "-" ? read_stdin() : join(o.words));
   spool::SendOptions options;
   options.priority = o.urgent ? Priority::urgent : Priority::normal;
   options.scope = non_empty(o.scope);

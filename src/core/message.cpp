@@ -230,4 +230,17 @@ std::int64_t now_unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::string prepare_body(std::string body) {
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) {
+    body.pop_back();
+  }
+  if (body.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
+    throw Error(ErrorKind::usage, "empty message body — nothing to send");
+  }
+  if (body.size() > k_max_body_bytes) {
+    throw Error(ErrorKind::usage, "message body over 1 MiB — send a file path with --ref instead");
+  }
+  return body;
+}
+
 }  // namespace bch

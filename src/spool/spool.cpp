@@ -28,6 +28,27 @@ Error unknown_agent(const std::string& name) {
       fmt::format("unknown agent {} — they must `bch init {}` first", in_quotes(name), name));
 }
 
+std::optional<std::string> find_unread(Spool& spool,
+                                       const std::string& agent,
+                                       const std::string& handle) {
+  std::vector<std::string> found;
+  for (const auto& m : spool.inbox(agent)) {
+    if (id_matches(m.id, handle)) {
+      found.push_back(m.id);
+    }
+  }
+  if (found.size() > 1) {
+    throw Error(
+        ErrorKind::usage,
+        fmt::format(
+            "id prefix {} is ambiguous — it matches {} unread messages", handle, found.size()));
+  }
+  if (found.empty()) {
+    return std::nullopt;
+  }
+  return found[0];
+}
+
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only) {
   return scope_matches(message.scope, match)
          && (!urgent_only || message.priority == Priority::urgent);

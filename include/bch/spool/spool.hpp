@@ -99,6 +99,12 @@ std::vector<Message> unread_matching(Spool& spool,
                                      const std::optional<std::string>& match,
                                      bool urgent_only = false);
 
+// The id of the one unread message of `agent` that `handle` names (an id prefix or
+// short id, see id_matches); nothing if none. Throws Error(usage) when several match.
+std::optional<std::string> find_unread(Spool& spool,
+                                       const std::string& agent,
+                                       const std::string& handle);
+
 // True if a reader with `match` (and `urgent_only`) should see `message`.
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only);
 
