@@ -25,6 +25,7 @@ struct Environment {
   std::optional<std::string> admin_token;    // BACKCHANNEL_ADMIN_TOKEN
   std::optional<std::string> log_level;      // BCH_LOG
   std::optional<std::string> user_home;      // HOME
+  std::optional<std::string> path;           // PATH
 
   static Environment from_process();
 };

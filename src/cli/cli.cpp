@@ -79,7 +79,9 @@ constexpr Command k_commands[] = {
     {add_room},
     {add_invite},
     {add_join},
+    {add_setup},
     {add_relay},
+    {add_mcp},
 };
 
 constexpr const char* k_description =

@@ -56,10 +56,9 @@ void run_join(const JoinOptions& o, Globals& g) {
     spool->subscribe(o.name, channel);
     print(fmt::format("subscribed to {}\n", channel));
   }
-  // Harness set-up (hooks, MCP, wake daemon) follows here once `bch setup` exists;
-  // --no-hooks and --wake are accepted now so invites and scripts keep working.
-  (void)o.no_hooks;
-  (void)o.wake;
+  if (!o.no_hooks || o.wake) {
+    run_harness_setup(g, !o.no_hooks, true, o.wake);
+  }
 }
 
 }  // namespace
@@ -69,7 +68,7 @@ void add_join(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("join", "join a relay room with an invite (bch1-…)");
   cmd->add_option("invite", o->invite, "the bch1-… invite you were sent")->required();
   cmd->add_option("--as", o->name, "your agent name in the room")->required();
-  cmd->add_flag("--no-hooks", o->no_hooks, "do not set up agent harnesses");
+  cmd->add_flag("--no-hooks", o->no_hooks, "do not set up agent harnesses (`bch setup` later)");
   cmd->add_flag("--wake", o->wake, "also install the urgent-message wake daemon");
   cmd->callback([o, &g] { run_join(*o, g); });
 }

@@ -6,6 +6,7 @@
 #include <bch/shell.hpp>
 #include <bch/util/fs.hpp>
 #include <bch/util/log.hpp>
+#include <bch/util/process.hpp>
 
 #include <fmt/format.h>
 
@@ -26,7 +27,68 @@ struct WatchOptions {
   bool urgent_only = false;
   std::string match;
   bool peek = false;
+  bool notify = false;
 };
+
+constexpr std::size_t k_notify_title_chars = 80;
+constexpr std::size_t k_notify_text_chars = 200;
+
+// Notification bodies are markup for most notification servers: show it as text.
+std::string markup_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    default: out += c;
+    }
+  }
+  return out;
+}
+
+// The first line of the body that has text in it.
+std::string first_line(const std::string& body) {
+  std::size_t start = 0;
+  while (start < body.size()) {
+    std::size_t end = body.find('\n', start);
+    std::string line = body.substr(start, end == std::string::npos ? end : end - start);
+    if (line.find_first_not_of(" \t\r") != std::string::npos) {
+      return line;
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+// Shows `m` as a desktop notification. The notifier gets the sender and the first line
+// as arguments of its own (after "--", so nothing can pass for an option); no shell
+// ever sees them. Returns false if the notifier could not be run.
+bool notify(const Message& m) {
+  std::string title = cut_chars(sanitize("urgent message from " + m.from, false),
+                                k_notify_title_chars);
+  std::string text = cut_chars(sanitize(first_line(m.body), false), k_notify_text_chars);
+#ifdef __APPLE__
+  std::vector<std::string> argv = {
+      "osascript",
+      "-e",
+      "on run argv\ndisplay notification (item 2 of argv) with title (item 1 of argv)\nend run",
+      title,
+      text};
+#else
+  std::vector<std::string> argv = {"notify-send",
+                                   "--app-name=backchannel",
+                                   "--urgency=critical",
+                                   "--",
+                                   title,
+                                   markup_escape(text)};
+#endif
+  auto result = util::run_process(argv, false, std::chrono::seconds(10));
+  return result && result->status == 0;
+}
 
 // Runs the compiled --exec command with the message in BCH_* variables. The command
 // text comes from the user's template only (see core/shell.cpp); the message reaches the
@@ -72,9 +134,14 @@ void run_watch(const WatchOptions& o, Globals& g) {
                "watching the inbox of %s (%s)%s — ctrl-c to stop\n",
                agent.c_str(),
                spool::describe_location(g.settings()).c_str(),
-               o.peek ? ", peeking" : "");
+               o.notify ? ", notifying" : o.peek ? ", peeking" : "");
+  bool notifier_warned = false;
   auto handle = [&](const Message& m) {
     print(format_brief(m) + "\n");
+    if (o.notify && !notify(m) && !notifier_warned) {
+      notifier_warned = true;
+      util::warn("cannot show a desktop notification — is notify-send (libnotify-bin) installed?");
+    }
     if (!command.empty()) {
       int status = run_exec(command, m);
       if (status != 0) {
@@ -89,7 +156,7 @@ void run_watch(const WatchOptions& o, Globals& g) {
         if (!spool::wanted(m, match, o.urgent_only)) {
           return;
         }
-        if (o.peek) {
+        if (o.peek || o.notify) {
           handle(m);
         } else {
           spool.take(agent, m.id, false, handle);
@@ -115,6 +182,10 @@ void add_watch(CLI::App& app, Globals& g) {
   cmd->add_option(
       "--match", o->match, "this session's repo or path: scoped messages must match it");
   cmd->add_flag("--peek", o->peek, "do not claim: messages stay unread");
+  cmd->add_flag("--notify",
+                o->notify,
+                "show each message as a desktop notification (implies --peek: the agent still "
+                "receives it)");
   cmd->callback([o, &g] { run_watch(*o, g); });
 }
 

@@ -52,6 +52,13 @@ void add_room(CLI::App& app, Globals& globals);
 void add_invite(CLI::App& app, Globals& globals);
 void add_join(CLI::App& app, Globals& globals);
 void add_relay(CLI::App& app, Globals& globals);
+void add_setup(CLI::App& app, Globals& globals);
+void add_mcp(CLI::App& app, Globals& globals);
+
+// `bch setup`'s work, also the tail of `bch join`: configures the harnesses found in
+// the home (unless `harnesses` is false), the prompt hook with `hooks`, the wake service
+// with `wake`; throws the last refusal after printing any others.
+void run_harness_setup(Globals& globals, bool harnesses, bool hooks, bool wake);
 
 // Keeps `message` (a --match or --scope value) optional: CLI11 binds std::string.
 std::optional<std::string> non_empty(const std::string& text);

@@ -57,6 +57,7 @@ Environment Environment::from_process() {
   env.admin_token = env_var("BACKCHANNEL_ADMIN_TOKEN");
   env.log_level = env_var("BCH_LOG");
   env.user_home = env_var("HOME");
+  env.path = env_var("PATH");
   return env;
 }
 

@@ -1,0 +1,51 @@
+#pragma once
+
+// `bch setup` and the tail of `bch join` (SPEC section 10): wires the agent harnesses
+// found in the home (Claude Code, Codex, Gemini CLI) to bch, and optionally installs the
+// wake service that turns urgent messages into desktop notifications.
+//
+// Every step is idempotent (a second run changes no byte), keeps everything else in the
+// files it edits, writes atomically, refuses to edit a file it cannot parse (the file
+// stays untouched), and never writes outside the home, even through a symlink.
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bch::setup {
+
+struct Options {
+  std::filesystem::path home;       // BACKCHANNEL_SETUP_HOME, else $HOME
+  bool test_home = false;           // BACKCHANNEL_SETUP_HOME is set: never run systemctl/launchctl
+  std::string bch;                  // absolute path of the bch binary the harnesses will run
+  std::optional<std::string> path;  // PATH, where harness CLIs are looked for
+  // BACKCHANNEL_HOME, when set, so the wake service watches the same spool.
+  std::optional<std::string> backchannel_home;
+  bool harnesses = true;  // configure the harnesses (false: only the wake service, if asked)
+  bool hooks = true;      // install the Claude Code prompt hook
+  bool wake = false;      // install and start the wake service
+};
+
+// Runs every step. Each action is reported as one line "[<harness>] <what was done>".
+// A step that refuses (a file it cannot parse, a path leading outside the home) does not
+// stop the others; its error message, naming the file, is returned.
+std::vector<std::string> run(const Options& options,
+                             const std::function<void(const std::string&)>& report);
+
+// The etiquette skill installed for Claude Code: the repository's SKILL.md, built in.
+std::string_view skill_text();
+
+// The Claude Code UserPromptSubmit hook command for the binary at `bch`.
+std::string hook_command(const std::string& bch);
+
+// The section added to Codex's AGENTS.md and Gemini's GEMINI.md.
+std::string_view instructions_section();
+
+// The systemd user unit (Linux) and launchd agent (macOS) of the wake service.
+std::string systemd_unit(const Options& options);
+std::string launchd_plist(const Options& options);
+
+}  // namespace bch::setup

@@ -1,0 +1,181 @@
+// The wake service (`bch setup --wake`): a per-user service running
+// `bch watch --urgent-only --notify`, which peeks (never claims) and shows each urgent
+// message as a desktop notification. The service runs bch and nothing else; bch runs
+// the notifier with the text as arguments (see cli/cmd_watch.cpp).
+
+#include "setup/home_files.hpp"
+
+#include <bch/error.hpp>
+#include <bch/setup/setup.hpp>
+#include <bch/util/process.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+namespace bch::setup {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* k_unit_name = "backchannel-wake.service";
+constexpr const char* k_launchd_label = "dev.backchannel.wake";
+
+// One word of a systemd ExecStart= or Environment= line: double-quoted, with the
+// specifiers (%) and variable references ($) systemd would expand written literally.
+std::string systemd_word(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '%') {
+      out += "%%";
+    } else if (c == '$') {
+      out += "$$";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+void run_manager(const std::vector<std::string>& argv, const std::string& hint) {
+  auto result = util::run_process(argv, false, std::chrono::seconds(30));
+  if (!result) {
+    throw Error(ErrorKind::io, fmt::format("cannot run {} — {}", argv[0], hint));
+  }
+  if (result->status != 0) {
+    std::string command;
+    for (const auto& a : argv) {
+      command += (command.empty() ? "" : " ") + a;
+    }
+    throw Error(ErrorKind::io,
+                fmt::format("`{}` exited with {} — {}", command, result->status, hint));
+  }
+}
+
+}  // namespace
+
+std::string systemd_unit(const Options& o) {
+  std::string environment;
+  if (o.backchannel_home) {
+    environment =
+        fmt::format("Environment={}\n", systemd_word("BACKCHANNEL_HOME=" + *o.backchannel_home));
+  }
+  return fmt::format(
+      "[Unit]\n"
+      "Description=backchannel: desktop notifications for urgent messages\n"
+      "After=graphical-session.target\n"
+      "\n"
+      "[Service]\n"
+      "ExecStart={} watch --urgent-only --notify\n"
+      "{}"
+      "Restart=on-failure\n"
+      "RestartSec=10\n"
+      "NoNewPrivileges=yes\n"
+      "\n"
+      "[Install]\n"
+      "WantedBy=default.target\n",
+      systemd_word(o.bch),
+      environment);
+}
+
+std::string launchd_plist(const Options& o) {
+  std::string environment;
+  if (o.backchannel_home) {
+    environment = fmt::format(
+        "  <key>EnvironmentVariables</key>\n"
+        "  <dict>\n"
+        "    <key>BACKCHANNEL_HOME</key>\n"
+        "    <string>{}</string>\n"
+        "  </dict>\n",
+        xml_escape(*o.backchannel_home));
+  }
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
+      "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+      "<plist version=\"1.0\">\n"
+      "<dict>\n"
+      "  <key>Label</key>\n"
+      "  <string>{}</string>\n"
+      "  <key>ProgramArguments</key>\n"
+      "  <array>\n"
+      "    <string>{}</string>\n"
+      "    <string>watch</string>\n"
+      "    <string>--urgent-only</string>\n"
+      "    <string>--notify</string>\n"
+      "  </array>\n"
+      "{}"
+      "  <key>RunAtLoad</key>\n"
+      "  <true/>\n"
+      "  <key>KeepAlive</key>\n"
+      "  <dict>\n"
+      "    <key>SuccessfulExit</key>\n"
+      "    <false/>\n"
+      "  </dict>\n"
+      "</dict>\n"
+      "</plist>\n",
+      k_launchd_label,
+      xml_escape(o.bch),
+      environment);
+}
+
+void install_wake(const Options& o,
+                  const HomeFiles& files,
+                  const std::function<void(const std::string&)>& report) {
+#ifdef __APPLE__
+  fs::path file = fs::path("Library/LaunchAgents") / (std::string(k_launchd_label) + ".plist");
+  bool changed = files.write(file, launchd_plist(o), 0644);
+  report(fmt::format(
+      "[wake] {} {}", changed ? "installed" : "already installed:", HomeFiles::display(file)));
+  if (o.test_home) {
+    report("[wake] not loaded: BACKCHANNEL_SETUP_HOME is set");
+    return;
+  }
+  std::string plist = (o.home / file).string();
+  run_manager({"launchctl", "load", "-w", plist},
+              fmt::format("load it with `launchctl load -w {}`", plist));
+  report(fmt::format("[wake] loaded {} with launchctl", k_launchd_label));
+#else
+  fs::path file = fs::path(".config/systemd/user") / k_unit_name;
+  bool changed = files.write(file, systemd_unit(o), 0644);
+  report(fmt::format(
+      "[wake] {} {}", changed ? "installed" : "already installed:", HomeFiles::display(file)));
+  if (o.test_home) {
+    report("[wake] not started: BACKCHANNEL_SETUP_HOME is set");
+    return;
+  }
+  std::string hint = fmt::format("start it with `systemctl --user enable --now {}`", k_unit_name);
+  run_manager({"systemctl", "--user", "daemon-reload"}, hint);
+  run_manager({"systemctl", "--user", "enable", "--now", k_unit_name}, hint);
+  report(fmt::format("[wake] enabled and started {} (systemctl --user)", k_unit_name));
+#endif
+}
+
+}  // namespace bch::setup
