@@ -434,12 +434,6 @@ TomlKeys::Kind TomlKeys::kind(const KeyPath& path) const {
   if (auto it = m_defined.find(path); it != m_defined.end()) {
     return it->second;
   }
-  for (std::size_t n = 1; n < path.size(); ++n) {
-    auto it = m_defined.find(KeyPath(path.begin(), path.begin() + static_cast<long>(n)));
-    if (it != m_defined.end() && it->second == Kind::value) {
-      return Kind::value;  // inside a closed value
-    }
-  }
   // Implied by a deeper definition?
   auto it = m_defined.lower_bound(path);
   if (it != m_defined.end() && it->first.size() > path.size()

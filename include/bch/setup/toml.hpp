@@ -25,7 +25,8 @@ public:
   // Parses `text`. Throws Error(protocol) "line N: <what is wrong>" when it is not TOML.
   static TomlKeys parse(std::string_view text);
 
-  // What `path` is in the document.
+  // What `path` is in the document. A path under a value that does not itself appear
+  // (a key an inline table lacks) is absent: ask about its parent to see it is closed.
   Kind kind(const KeyPath& path) const;
 
 private:

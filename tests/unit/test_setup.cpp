@@ -1,0 +1,310 @@
+#include "support.hpp"
+
+#include <bch/setup/setup.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+namespace fs = std::filesystem;
+using bch::test::read_text;
+using bch::test::TempDir;
+using bch::test::write_text;
+
+namespace {
+
+struct Run {
+  std::vector<std::string> lines;
+  std::vector<std::string> errors;
+};
+
+bch::setup::Options options_for(const fs::path& home) {
+  bch::setup::Options o;
+  o.home = home;
+  o.test_home = true;
+  o.bch = "/opt/bch/bin/bch";
+  o.path = "";
+  return o;
+}
+
+Run run_setup(const bch::setup::Options& o) {
+  Run r;
+  r.errors = bch::setup::run(o, [&](const std::string& line) { r.lines.push_back(line); });
+  return r;
+}
+
+// Every file under `dir` with its content: a snapshot to compare runs byte for byte.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) {
+      files[fs::relative(entry.path(), dir).string()] = read_text(entry.path());
+    }
+  }
+  return files;
+}
+
+nlohmann::ordered_json json_of(const fs::path& file) {
+  return nlohmann::ordered_json::parse(read_text(file));
+}
+
+constexpr const char* k_claude_settings = R"j({
+    "model": "opus",
+    "permissions": {"allow": ["Bash(git status)"]},
+    "hooks": {
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "audit.sh"}]}],
+        "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "date"}]}]
+    },
+    "zzz_last": 1
+}
+)j";
+
+constexpr const char* k_codex_config = R"j(# my Codex settings — keep this comment
+model = "o3"  # inline comment
+
+[mcp_servers.docs]
+command = "npx"
+args = ["-y", "@docs/server"]   # trailing comment
+
+[profiles.fast]
+model = "o4-mini"
+)j";
+
+}  // namespace
+
+TEST_CASE("setup edits realistic configs, keeps everything else, and is idempotent", "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".claude/settings.json", k_claude_settings);
+  write_text(t.path() / ".claude.json",
+             R"j({"numStartups": 12, "mcpServers": {"github": {"type": "stdio", "command": "gh-mcp"}}})j");
+  write_text(t.path() / ".codex/config.toml", k_codex_config);
+  write_text(t.path() / ".codex/AGENTS.md", "# My rules\n\nBe brief.");
+  write_text(t.path() / ".gemini/settings.json", "{\n\t\"theme\": \"Dracula\"\n}\n");
+
+  auto first = run_setup(options_for(t.path()));
+  CHECK(first.errors.empty());
+  CHECK(first.lines
+        == std::vector<std::string>{
+            "[claude] added the UserPromptSubmit hook to ~/.claude/settings.json",
+            "[claude] installed the backchannel skill in ~/.claude/skills/backchannel/SKILL.md",
+            "[claude] registered the MCP server in ~/.claude.json",
+            "[codex] registered the MCP server in ~/.codex/config.toml",
+            "[codex] added the messaging section to ~/.codex/AGENTS.md",
+            "[gemini] registered the MCP server in ~/.gemini/settings.json",
+            "[gemini] added the messaging section to ~/.gemini/GEMINI.md",
+        });
+
+  // Claude Code: the hook is added after the existing one; every other key stays, in order.
+  auto settings = json_of(t.path() / ".claude/settings.json");
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : settings.items()) {
+    keys.push_back(key);
+  }
+  CHECK(keys == std::vector<std::string>{"model", "permissions", "hooks", "zzz_last"});
+  CHECK(settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"] == "audit.sh");
+  auto& on_prompt = settings["hooks"]["UserPromptSubmit"];
+  REQUIRE(on_prompt.size() == 2);
+  CHECK(on_prompt[0]["hooks"][0]["command"] == "date");
+  CHECK(on_prompt[1]
+        == nlohmann::ordered_json::parse(
+            R"j({"hooks":[{"type":"command","command":"/opt/bch/bin/bch drain --hook --match \"$(git remote get-url origin 2>/dev/null || pwd)\""}]})j"));
+  // The file keeps its 4-space indentation.
+  CHECK(read_text(t.path() / ".claude/settings.json").find("\n    \"model\"") != std::string::npos);
+
+  auto claude = json_of(t.path() / ".claude.json");
+  CHECK(claude["numStartups"] == 12);
+  CHECK(claude["mcpServers"]["github"]["command"] == "gh-mcp");
+  CHECK(claude["mcpServers"]["backchannel"]
+        == nlohmann::ordered_json::parse(
+            R"j({"type":"stdio","command":"/opt/bch/bin/bch","args":["mcp"]})j"));
+
+  // Codex: the table is appended; the original text is untouched, comments included.
+  std::string toml = read_text(t.path() / ".codex/config.toml");
+  CHECK(toml
+        == std::string(k_codex_config)
+               + "\n[mcp_servers.backchannel]\ncommand = \"/opt/bch/bin/bch\"\nargs = [\"mcp\"]\n");
+  std::string agents = read_text(t.path() / ".codex/AGENTS.md");
+  CHECK(agents.rfind("# My rules\n\nBe brief.\n\n## Backchannel", 0) == 0);
+
+  auto gemini = json_of(t.path() / ".gemini/settings.json");
+  CHECK(gemini["theme"] == "Dracula");
+  CHECK(gemini["mcpServers"]["backchannel"]
+        == nlohmann::ordered_json::parse(R"j({"command":"/opt/bch/bin/bch","args":["mcp"]})j"));
+  CHECK(read_text(t.path() / ".gemini/settings.json").find("\n\t\"theme\"") != std::string::npos);
+  CHECK(read_text(t.path() / ".gemini/GEMINI.md") == std::string(bch::setup::instructions_section()));
+
+  // A second run changes no byte and says so.
+  auto before = snapshot(t.path());
+  auto second = run_setup(options_for(t.path()));
+  CHECK(second.errors.empty());
+  CHECK(snapshot(t.path()) == before);
+  CHECK(second.lines
+        == std::vector<std::string>{
+            "[claude] prompt hook already in ~/.claude/settings.json",
+            "[claude] skill up to date in ~/.claude/skills/backchannel/SKILL.md",
+            "[claude] MCP server already registered in ~/.claude.json",
+            "[codex] MCP server already registered in ~/.codex/config.toml",
+            "[codex] ~/.codex/AGENTS.md already mentions backchannel",
+            "[gemini] MCP server already registered in ~/.gemini/settings.json",
+            "[gemini] ~/.gemini/GEMINI.md already mentions backchannel",
+        });
+}
+
+TEST_CASE("setup refuses a file it cannot parse, leaves it untouched, and does the rest",
+          "[setup]") {
+  TempDir t;
+  std::string broken = "{\n  \"model\": \"opus\",\n  // a comment is not JSON\n}\n";
+  write_text(t.path() / ".claude/settings.json", broken);
+  std::string bad_toml = "model = \"o3\"\n[mcp_servers\n";
+  write_text(t.path() / ".codex/config.toml", bad_toml);
+
+  auto r = run_setup(options_for(t.path()));
+  REQUIRE(r.errors.size() == 2);
+  CHECK(r.errors[0]
+        == "cannot edit ~/.claude/settings.json: not valid JSON (line 3) — fix it, then run `bch "
+           "setup` again");
+  CHECK_THAT(r.errors[1],
+             Catch::StartsWith("cannot edit ~/.codex/config.toml: not valid TOML (line 2:"));
+  CHECK(read_text(t.path() / ".claude/settings.json") == broken);
+  CHECK(read_text(t.path() / ".codex/config.toml") == bad_toml);
+  // The other steps went ahead.
+  CHECK(fs::exists(t.path() / ".claude/skills/backchannel/SKILL.md"));
+  CHECK(fs::exists(t.path() / ".claude.json"));
+  CHECK(fs::exists(t.path() / ".codex/AGENTS.md"));
+}
+
+TEST_CASE("setup refuses settings whose shape it does not know", "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".claude/settings.json", R"j({"hooks": {"UserPromptSubmit": "date"}})j");
+  write_text(t.path() / ".claude.json", "[1, 2]");
+  write_text(t.path() / ".codex/config.toml", "mcp_servers = { docs = { command = \"x\" } }\n");
+  auto r = run_setup(options_for(t.path()));
+  REQUIRE(r.errors.size() == 3);
+  CHECK_THAT(r.errors[0], Catch::Contains("\"hooks.UserPromptSubmit\" is not an array"));
+  CHECK_THAT(r.errors[1], Catch::Contains("~/.claude.json: it is not a JSON object"));
+  CHECK_THAT(r.errors[2], Catch::Contains("mcp_servers is not a table"));
+  CHECK(read_text(t.path() / ".claude.json") == "[1, 2]");
+}
+
+TEST_CASE("setup keeps an existing drain hook and a backchannel table as they are", "[setup]") {
+  TempDir t;
+  std::string settings =
+      R"j({"hooks":{"UserPromptSubmit":[{"hooks":[{"type":"command","command":"/old/bch drain --hook"}]}]}})j";
+  write_text(t.path() / ".claude/settings.json", settings);
+  std::string toml = "[mcp_servers]\nbackchannel.command = \"/old/bch\"\n";
+  write_text(t.path() / ".codex/config.toml", toml);
+  write_text(t.path() / ".codex/AGENTS.md", "We use BackChannel for messages.\n");
+  auto r = run_setup(options_for(t.path()));
+  CHECK(r.errors.empty());
+  CHECK(read_text(t.path() / ".claude/settings.json") == settings);
+  CHECK(read_text(t.path() / ".codex/config.toml") == toml);
+  CHECK(read_text(t.path() / ".codex/AGENTS.md") == "We use BackChannel for messages.\n");
+}
+
+TEST_CASE("setup updates an MCP registration that points at another binary", "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".gemini/settings.json",
+             R"j({"mcpServers": {"backchannel": {"command": "/old/bch", "args": ["mcp"]}}})j");
+  auto r = run_setup(options_for(t.path()));
+  CHECK(r.lines[0] == "[gemini] updated the MCP server in ~/.gemini/settings.json");
+  CHECK(json_of(t.path() / ".gemini/settings.json")["mcpServers"]["backchannel"]["command"]
+        == "/opt/bch/bin/bch");
+}
+
+TEST_CASE("setup never writes outside the home, even through a symlink", "[setup]") {
+  TempDir t;
+  fs::create_directories(t.path() / "home/.claude");
+  fs::create_directories(t.path() / "elsewhere");
+  write_text(t.path() / "elsewhere/settings.json", "{}");
+  fs::create_symlink(t.path() / "elsewhere/settings.json", t.path() / "home/.claude/settings.json");
+  fs::create_directory_symlink(t.path() / "elsewhere", t.path() / "home/.claude/skills");
+  auto r = run_setup(options_for(t.path() / "home"));
+  REQUIRE(r.errors.size() == 2);
+  CHECK_THAT(r.errors[0],
+             Catch::StartsWith("~/.claude/settings.json leads outside the home")
+                 && Catch::EndsWith("— not touching it"));
+  CHECK_THAT(r.errors[1], Catch::StartsWith("~/.claude/skills/backchannel/SKILL.md leads outside"));
+  CHECK(read_text(t.path() / "elsewhere/settings.json") == "{}");
+  CHECK(!fs::exists(t.path() / "elsewhere/backchannel"));
+  // A symlink that stays inside the home is followed, and stays a symlink.
+  fs::remove(t.path() / "home/.claude/settings.json");
+  write_text(t.path() / "home/dotfiles/claude-settings.json", "{}");
+  fs::create_symlink(t.path() / "home/dotfiles/claude-settings.json",
+                     t.path() / "home/.claude/settings.json");
+  run_setup(options_for(t.path() / "home"));
+  CHECK(fs::is_symlink(t.path() / "home/.claude/settings.json"));
+  CHECK(json_of(t.path() / "home/dotfiles/claude-settings.json").contains("hooks"));
+}
+
+TEST_CASE("setup detects harnesses by folder or by CLI on PATH, or says none", "[setup]") {
+  TempDir t;
+  fs::create_directories(t.path() / "home");
+  auto r = run_setup(options_for(t.path() / "home"));
+  CHECK(r.lines
+        == std::vector<std::string>{
+            "[none] no known harness detected — see docs/integrations/generic.md"});
+  CHECK(bch::test::count_entries(t.path() / "home") == 0);
+
+  write_text(t.path() / "bin/codex", "#!/bin/sh\n");
+  ::chmod((t.path() / "bin/codex").c_str(), 0755);
+  auto o = options_for(t.path() / "home");
+  o.path = "/nonexistent:" + (t.path() / "bin").string();
+  r = run_setup(o);
+  REQUIRE(r.lines.size() == 2);
+  CHECK(r.lines[0] == "[codex] registered the MCP server in ~/.codex/config.toml");
+  CHECK(fs::exists(t.path() / "home/.codex/config.toml"));
+}
+
+TEST_CASE("setup keeps file permissions and skips the hook with --no-hooks", "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".claude.json", "{}");
+  ::chmod((t.path() / ".claude.json").c_str(), 0640);
+  auto o = options_for(t.path());
+  o.hooks = false;
+  fs::create_directories(t.path() / ".claude");
+  auto r = run_setup(o);
+  CHECK(r.lines[0] == "[claude] prompt hook not installed (--no-hooks)");
+  CHECK(!fs::exists(t.path() / ".claude/settings.json"));
+  struct stat st {};
+  REQUIRE(::stat((t.path() / ".claude.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+}
+
+TEST_CASE("the hook command quotes a binary path that needs it", "[setup]") {
+  CHECK(bch::setup::hook_command("/usr/local/bin/bch")
+        == "/usr/local/bin/bch drain --hook --match \"$(git remote get-url origin 2>/dev/null || "
+           "pwd)\"");
+  CHECK(bch::setup::hook_command("/home/a b/it's/bch").rfind("'/home/a b/it'\\''s/bch' drain", 0)
+        == 0);
+}
+
+TEST_CASE("the wake service runs bch watch --notify and nothing else", "[setup]") {
+  TempDir t;
+  auto o = options_for(t.path());
+  o.bch = "/home/x y/100%/$bin/bch";
+  o.backchannel_home = "/home/x y/.bch";
+  o.wake = true;
+  auto r = run_setup(o);
+  CHECK(r.errors.empty());
+  CHECK(r.lines.back() == "[wake] not started: BACKCHANNEL_SETUP_HOME is set");
+  std::string unit = read_text(t.path() / ".config/systemd/user/backchannel-wake.service");
+  CHECK(unit == bch::setup::systemd_unit(o));
+  CHECK_THAT(unit,
+             Catch::Contains("\nExecStart=\"/home/x y/100%%/$$bin/bch\" watch --urgent-only --notify\n")
+                 && Catch::Contains("\nEnvironment=\"BACKCHANNEL_HOME=/home/x y/.bch\"\n")
+                 && Catch::Contains("\nRestart=on-failure\n"));
+  std::string plist = bch::setup::launchd_plist(o);
+  CHECK_THAT(plist,
+             Catch::Contains("<string>/home/x y/100%/$bin/bch</string>")
+                 && Catch::Contains("<string>--notify</string>"));
+}
+
+TEST_CASE("the built-in skill is the repository's SKILL.md", "[setup]") {
+  CHECK(std::string(bch::setup::skill_text()) == read_text(fs::path(BCH_SOURCE_DIR) / "SKILL.md"));
+}
