@@ -31,7 +31,8 @@ out=$(at a join "$invite" --as alice)
 expect_eq "$out" "joined room $room on $RELAY_URL as \"alice\"
 agent token saved to $T/a/config.json — keep it private; it is your identity on the relay
 subscribed to #proj
-subscribed to #ops" "join output"
+subscribed to #ops
+[none] no known harness detected — see docs/integrations/generic.md" "join output"
 expect_eq "$(jq -r '[.agent, .url, .room] | join(" ")' "$T/a/config.json")" "alice $RELAY_URL $room" "join config"
 at b join "$invite" --as bob --no-hooks >/dev/null
 expect_fail 1 'error: agent name "bob" is registered — present its token to re-register' at c join "$invite" --as bob
