@@ -38,10 +38,17 @@ std::string markup_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -68,8 +75,8 @@ std::string first_line(const std::string& body) {
 // as arguments of its own (after "--", so nothing can pass for an option); no shell
 // ever sees them. Returns false if the notifier could not be run.
 bool notify(const Message& m) {
-  std::string title = cut_chars(sanitize("urgent message from " + m.from, false),
-                                k_notify_title_chars);
+  std::string title =
+      cut_chars(sanitize("urgent message from " + m.from, false), k_notify_title_chars);
   std::string text = cut_chars(sanitize(first_line(m.body), false), k_notify_text_chars);
 #ifdef __APPLE__
   std::vector<std::string> argv = {
@@ -134,7 +141,9 @@ void run_watch(const WatchOptions& o, Globals& g) {
                "watching the inbox of %s (%s)%s — ctrl-c to stop\n",
                agent.c_str(),
                spool::describe_location(g.settings()).c_str(),
-               o.notify ? ", notifying" : o.peek ? ", peeking" : "");
+               o.notify ? ", notifying"
+               : o.peek ? ", peeking"
+                        : "");
   bool notifier_warned = false;
   auto handle = [&](const Message& m) {
     print(format_brief(m) + "\n");

@@ -4,9 +4,8 @@
 #include <bch/mcp/server.hpp>
 #include <bch/spool/fs_spool.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -21,15 +20,15 @@ struct Fixture {
   bch::test::TempDir dir;
   bch::spool::FsSpool spool{dir.path()};
   std::string agent = "alice";
-  bch::mcp::Server server{bch::mcp::Session{
-      [this]() -> bch::spool::Spool& { return spool; },
-      [this]() -> const std::string& {
-        if (agent.empty()) {
-          throw bch::Error(bch::ErrorKind::usage, "no agent identity");
-        }
-        return agent;
-      },
-      std::string("github.com/org/repo")}};
+  bch::mcp::Server server{bch::mcp::Session{[this]() -> bch::spool::Spool& { return spool; },
+                                            [this]() -> const std::string& {
+                                              if (agent.empty()) {
+                                                throw bch::Error(bch::ErrorKind::usage,
+                                                                 "no agent identity");
+                                              }
+                                              return agent;
+                                            },
+                                            std::string("github.com/org/repo")}};
 
   Fixture() {
     spool.register_agent("alice");
@@ -96,8 +95,10 @@ TEST_CASE("mcp: protocol errors use the JSON-RPC codes", "[mcp]") {
   CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm_rf"}})")
         == -32602);
   CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}})") == -32602);
-  CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bch_agents","arguments":[1]}})")
-        == -32602);
+  CHECK(
+      code(
+          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bch_agents","arguments":[1]}})")
+      == -32602);
   CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":"x"})") == -32602);
 }
 
@@ -134,7 +135,8 @@ TEST_CASE("mcp: tools/list gives every tool with an object schema", "[mcp]") {
 
 TEST_CASE("mcp: send, peek, take and inbox over the spool", "[mcp]") {
   Fixture f;
-  auto sent = f.tool("bch_send", {{"target", "@bob"}, {"body", "PR 42 merged"}, {"priority", "urgent"}});
+  auto sent =
+      f.tool("bch_send", {{"target", "@bob"}, {"body", "PR 42 merged"}, {"priority", "urgent"}});
   CHECK(sent["isError"] == false);
   CHECK_THAT(Fixture::text(sent), Catch::StartsWith("sent ") && Catch::EndsWith(" to @bob"));
   auto bob_inbox = f.spool.inbox("bob");
@@ -176,7 +178,8 @@ TEST_CASE("mcp: subscriptions and agents", "[mcp]") {
   CHECK(Fixture::text(f.tool("bch_subscribe", {{"channel", "dev"}})) == "subscribed to #dev");
   CHECK_THAT(Fixture::text(f.tool("bch_agents", json::object())),
              Catch::Contains("alice (#dev) — last seen") && Catch::Contains("bob — last seen"));
-  CHECK(Fixture::text(f.tool("bch_unsubscribe", {{"channel", "#dev"}})) == "unsubscribed from #dev");
+  CHECK(Fixture::text(f.tool("bch_unsubscribe", {{"channel", "#dev"}}))
+        == "unsubscribed from #dev");
 }
 
 TEST_CASE("mcp: bad tool arguments and failures are tool errors, not crashes", "[mcp]") {
@@ -187,7 +190,8 @@ TEST_CASE("mcp: bad tool arguments and failures are tool errors, not crashes", "
     return Fixture::text(result);
   };
   CHECK(error("bch_send", {{"body", "x"}}) == "missing argument \"target\"");
-  CHECK(error("bch_send", {{"target", "@bob"}, {"body", 5}}) == "argument \"body\" must be a string");
+  CHECK(error("bch_send", {{"target", "@bob"}, {"body", 5}})
+        == "argument \"body\" must be a string");
   CHECK(error("bch_send", {{"target", "@bob"}, {"body", "  \n"}})
         == "empty message body — nothing to send");
   CHECK(error("bch_send", {{"target", "@bob"}, {"body", "x"}, {"priority", "high"}})

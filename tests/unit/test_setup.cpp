@@ -2,9 +2,8 @@
 
 #include <bch/setup/setup.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,8 +80,9 @@ model = "o4-mini"
 TEST_CASE("setup edits realistic configs, keeps everything else, and is idempotent", "[setup]") {
   TempDir t;
   write_text(t.path() / ".claude/settings.json", k_claude_settings);
-  write_text(t.path() / ".claude.json",
-             R"j({"numStartups": 12, "mcpServers": {"github": {"type": "stdio", "command": "gh-mcp"}}})j");
+  write_text(
+      t.path() / ".claude.json",
+      R"j({"numStartups": 12, "mcpServers": {"github": {"type": "stdio", "command": "gh-mcp"}}})j");
   write_text(t.path() / ".codex/config.toml", k_codex_config);
   write_text(t.path() / ".codex/AGENTS.md", "# My rules\n\nBe brief.");
   write_text(t.path() / ".gemini/settings.json", "{\n\t\"theme\": \"Dracula\"\n}\n");
@@ -111,9 +111,10 @@ TEST_CASE("setup edits realistic configs, keeps everything else, and is idempote
   auto& on_prompt = settings["hooks"]["UserPromptSubmit"];
   REQUIRE(on_prompt.size() == 2);
   CHECK(on_prompt[0]["hooks"][0]["command"] == "date");
-  CHECK(on_prompt[1]
-        == nlohmann::ordered_json::parse(
-            R"j({"hooks":[{"type":"command","command":"/opt/bch/bin/bch drain --hook --match \"$(git remote get-url origin 2>/dev/null || pwd)\""}]})j"));
+  CHECK(
+      on_prompt[1]
+      == nlohmann::ordered_json::parse(
+          R"j({"hooks":[{"type":"command","command":"/opt/bch/bin/bch drain --hook --match \"$(git remote get-url origin 2>/dev/null || pwd)\""}]})j"));
   // The file keeps its 4-space indentation.
   CHECK(read_text(t.path() / ".claude/settings.json").find("\n    \"model\"") != std::string::npos);
 
@@ -137,7 +138,8 @@ TEST_CASE("setup edits realistic configs, keeps everything else, and is idempote
   CHECK(gemini["mcpServers"]["backchannel"]
         == nlohmann::ordered_json::parse(R"j({"command":"/opt/bch/bin/bch","args":["mcp"]})j"));
   CHECK(read_text(t.path() / ".gemini/settings.json").find("\n\t\"theme\"") != std::string::npos);
-  CHECK(read_text(t.path() / ".gemini/GEMINI.md") == std::string(bch::setup::instructions_section()));
+  CHECK(read_text(t.path() / ".gemini/GEMINI.md")
+        == std::string(bch::setup::instructions_section()));
 
   // A second run changes no byte and says so.
   auto before = snapshot(t.path());
@@ -295,10 +297,11 @@ TEST_CASE("the wake service runs bch watch --notify and nothing else", "[setup]"
   CHECK(r.lines.back() == "[wake] not started: BACKCHANNEL_SETUP_HOME is set");
   std::string unit = read_text(t.path() / ".config/systemd/user/backchannel-wake.service");
   CHECK(unit == bch::setup::systemd_unit(o));
-  CHECK_THAT(unit,
-             Catch::Contains("\nExecStart=\"/home/x y/100%%/$$bin/bch\" watch --urgent-only --notify\n")
-                 && Catch::Contains("\nEnvironment=\"BACKCHANNEL_HOME=/home/x y/.bch\"\n")
-                 && Catch::Contains("\nRestart=on-failure\n"));
+  CHECK_THAT(
+      unit,
+      Catch::Contains("\nExecStart=\"/home/x y/100%%/$$bin/bch\" watch --urgent-only --notify\n")
+          && Catch::Contains("\nEnvironment=\"BACKCHANNEL_HOME=/home/x y/.bch\"\n")
+          && Catch::Contains("\nRestart=on-failure\n"));
   std::string plist = bch::setup::launchd_plist(o);
   CHECK_THAT(plist,
              Catch::Contains("<string>/home/x y/100%/$bin/bch</string>")

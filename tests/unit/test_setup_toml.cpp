@@ -63,8 +63,7 @@ TEST_CASE("toml: every way of defining a table counts", "[setup][toml]") {
             .kind({"mcp_servers", "backchannel"})
         == Kind::value);
   CHECK(TomlKeys::parse("mcp_servers = {}\n").kind({"mcp_servers"}) == Kind::value);
-  CHECK(TomlKeys::parse("mcp_servers = {}\n").kind({"mcp_servers", "backchannel"})
-        == Kind::absent);
+  CHECK(TomlKeys::parse("mcp_servers = {}\n").kind({"mcp_servers", "backchannel"}) == Kind::absent);
   CHECK(TomlKeys::parse("").kind({"mcp_servers"}) == Kind::absent);
   CHECK(TomlKeys::parse("a = 1\r\n[b]\r\n").kind({"b"}) == Kind::table);
 }
