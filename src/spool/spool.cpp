@@ -1,6 +1,7 @@
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/scope.hpp>
+#include <bch/spool/brain_spool.hpp>
 #include <bch/spool/fs_spool.hpp>
 #include <bch/spool/http_spool.hpp>
 #include <bch/spool/spool.hpp>
@@ -78,9 +79,17 @@ std::unique_ptr<Spool> open_spool(const Settings& settings, bool quick) {
       }
       return make_http_spool(endpoint);
     }
-    case Backend::brain:
-      throw Error(ErrorKind::usage,
-                  "brain backend configured, but this build of bch has no brain client yet");
+    case Backend::brain: {
+      BrainEndpoint endpoint;
+      endpoint.url = settings.brain_url;
+      endpoint.token = settings.brain_token.value_or("");
+      endpoint.room = settings.brain_room;
+      if (quick) {
+        endpoint.connect_timeout = std::chrono::milliseconds(2000);
+        endpoint.read_timeout = std::chrono::milliseconds(5000);
+      }
+      return make_brain_spool(endpoint);
+    }
   }
   throw Error(ErrorKind::internal, "unknown backend");
 }
