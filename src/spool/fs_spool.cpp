@@ -18,11 +18,15 @@
 //   Threads of one process sending into the same inbox share that fsync of new/ (group
 //   commit, util::GroupSync): each still returns only after an fsync that began after
 //   its own rename.
-// * Exactly one claimer wins. Claiming is rename(new/<id>.json, cur/<id>.json); the
-//   kernel lets exactly one rename of a name succeed, and the losers get ENOENT, which
-//   is "already claimed", not an error. The claimed message is handed to the caller
-//   before the file in cur/ is deleted, so a claimer that dies mid-handling leaves the
-//   message in cur/ rather than losing it, and a handler that throws puts it back.
+// * Exactly one claimer wins. A claimer opens new/<id>.json, takes an exclusive flock on
+//   it (a second claimer fails to lock and gives way), and renames it to
+//   cur/.<id>.claiming; the kernel lets exactly one rename of a name succeed, and a
+//   loser gets ENOENT, which is "already claimed", not an error. The claimed message is
+//   handed to the caller before the claim file is deleted (or, with keep, renamed to
+//   cur/<id>.json), and a handler that throws puts it back. A claimer that dies
+//   mid-claim leaves its claim file unlocked: the next process to read that inbox
+//   (recover_claims) renames it back into new/, so a crash shows a message again at
+//   worst, and never loses it.
 // * Channel fan-out writes one independent copy per subscriber, all with the same id,
 //   so each subscriber claims its own copy.
 // * Agent records are replaced atomically (AtomicFile) under an exclusive flock on
@@ -44,6 +48,7 @@
 #include <bch/scope.hpp>
 #include <bch/spool/fs_spool.hpp>
 #include <bch/util/atomic_file.hpp>
+#include <bch/util/crash_point.hpp>
 #include <bch/util/fd.hpp>
 #include <bch/util/file_lock.hpp>
 #include <bch/util/fs.hpp>
@@ -53,6 +58,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +177,28 @@ void sweep_tmp(const fs::path& tmp) {
       ::unlink(path.c_str());
     }
   }
+}
+
+// A claim in progress: cur/.<id>.claiming, locked by its claimer (see take()).
+constexpr std::string_view k_claim_suffix = ".claiming";
+
+fs::path claim_path(const fs::path& inbox, const std::string& id) {
+  return inbox / "cur" / ("." + id + std::string(k_claim_suffix));
+}
+
+// The id of a claim file's name, or nothing if the name is not one.
+std::optional<std::string> claim_id(const std::string& name) {
+  if (name.size() <= 1 + k_claim_suffix.size() || name[0] != '.'
+      || !ends_with(name, k_claim_suffix)) {
+    return std::nullopt;
+  }
+  std::string id = name.substr(1, name.size() - 1 - k_claim_suffix.size());
+  try {
+    check_message_id(id);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  return id;
 }
 
 void make_inbox(const fs::path& inbox) {
@@ -412,7 +440,9 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
                     util::errno_message(fmt::format("cannot create '{}'", tmp.string()), errno));
       }
       written.push_back(tmp);
-      util::write_all(fd.get(), data, tmp);
+      util::write_all(fd.get(), std::string_view(data).substr(0, data.size() / 2), tmp);
+      util::crash_point("send.tmp-partial");
+      util::write_all(fd.get(), std::string_view(data).substr(data.size() / 2), tmp);
       if (::fdatasync(fd.get()) != 0) {
         throw Error(ErrorKind::io,
                     util::errno_message(fmt::format("cannot sync '{}'", tmp.string()), errno));
@@ -422,7 +452,11 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
     discard();
     throw;
   }
+  util::crash_point("send.tmp");
   for (std::size_t i = 0; i < recipients.size(); ++i) {
+    if (i == 1) {
+      util::crash_point("send.renamed-one");
+    }
     fs::path dest_dir = inbox_dir(recipients[i]) / "new";
     fs::path dest = dest_dir / file;
     if (std::rename(written[i].c_str(), dest.c_str()) != 0) {
@@ -441,6 +475,7 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
                               err));
     }
   }
+  util::crash_point("send.renamed");
   // Concurrent senders into one inbox share the fsync of its new/ (group commit).
   for (const auto& name : recipients) {
     m_shared->syncs.sync(inbox_dir(name) / "new");
@@ -455,6 +490,7 @@ void FsSpool::sweep_once(const fs::path& inbox) {
     }
   }
   sweep_tmp(inbox / "tmp");
+  recover_claims(inbox);
 }
 
 std::optional<Message> FsSpool::read_unread(const std::string& agent, const std::string& file) {
@@ -486,6 +522,7 @@ std::optional<Message> FsSpool::read_unread(const std::string& agent, const std:
 
 std::vector<Message> FsSpool::inbox(const std::string& agent) {
   AgentRecord reader = require_agent(agent);
+  sweep_once(inbox_dir(agent));
   std::vector<Message> out;
   if (auto names = util::list_dir(inbox_dir(agent) / "new")) {
     for (const auto& file : *names) {
@@ -509,17 +546,45 @@ bool FsSpool::take(const std::string& agent,
   check_message_id(id);
   fs::path inbox = inbox_dir(agent);
   fs::path unread = inbox / "new" / (id + ".json");
-  fs::path claimed = inbox / "cur" / (id + ".json");
-  if (std::rename(unread.c_str(), claimed.c_str()) != 0) {
+  fs::path claiming = claim_path(inbox, id);
+  // Lock the message before claiming it. The lock lives as long as this claim, so a
+  // claim whose process died (its lock gone with it) can be told from one in progress
+  // and undone by recover_claims(); and of two claimers, the second to lock gives way.
+  util::Fd fd(::open(unread.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENOENT) {
       return false;  // never there, or another claimer won
     }
     throw Error(ErrorKind::io,
                 util::errno_message(fmt::format("cannot claim '{}'", unread.string()), errno));
   }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return false;  // another claimer holds it
+    }
+    throw Error(ErrorKind::io,
+                util::errno_message(fmt::format("cannot lock '{}'", unread.string()), errno));
+  }
+  if (std::rename(unread.c_str(), claiming.c_str()) != 0) {
+    int err = errno;
+    if (err == ENOENT && fs::exists(unread)) {
+      make_inbox(inbox);  // an inbox without cur/ (made by another tool)
+      if (std::rename(unread.c_str(), claiming.c_str()) == 0) {
+        err = 0;
+      }
+    }
+    if (err == ENOENT) {
+      return false;  // claimed and finished by another process since we opened it
+    }
+    if (err != 0) {
+      throw Error(ErrorKind::io,
+                  util::errno_message(fmt::format("cannot claim '{}'", unread.string()), err));
+    }
+  }
+  util::crash_point("take.claimed");
   std::optional<Message> message;
   try {
-    auto text = util::read_file(claimed);
+    auto text = util::read_file(claiming);
     if (!text) {
       return false;
     }
@@ -528,7 +593,7 @@ bool FsSpool::take(const std::string& agent,
       throw Error(ErrorKind::protocol, "its name is not <id>.json of the message inside");
     }
   } catch (const Error& e) {
-    set_aside(claimed, inbox, e.what());
+    set_aside(claiming, inbox, e.what());
     return false;
   }
   try {
@@ -536,14 +601,43 @@ bool FsSpool::take(const std::string& agent,
       handle(*message);
     }
   } catch (...) {
-    std::rename(claimed.c_str(), unread.c_str());  // unclaim: it was not handled
+    std::rename(claiming.c_str(), unread.c_str());  // unclaim: it was not handled
     throw;
   }
-  if (!keep && ::unlink(claimed.c_str()) != 0 && errno != ENOENT) {
+  util::crash_point("take.handled");
+  fs::path kept = inbox / "cur" / (id + ".json");
+  int done = keep ? std::rename(claiming.c_str(), kept.c_str()) : ::unlink(claiming.c_str());
+  if (done != 0 && errno != ENOENT) {
     throw Error(ErrorKind::io,
-                util::errno_message(fmt::format("cannot delete '{}'", claimed.string()), errno));
+                util::errno_message(
+                    fmt::format("cannot finish the claim of '{}'", claiming.string()), errno));
   }
   return true;
+}
+
+void FsSpool::recover_claims(const fs::path& inbox) {
+  auto names = util::list_dir(inbox / "cur");
+  if (!names) {
+    return;
+  }
+  for (const auto& name : *names) {
+    auto id = claim_id(name);
+    if (!id) {
+      continue;
+    }
+    fs::path claiming = inbox / "cur" / name;
+    util::Fd fd(::open(claiming.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      continue;  // gone, or its claimer is still at work
+    }
+    fs::path unread = inbox / "new" / (*id + ".json");
+    if (std::rename(claiming.c_str(), unread.c_str()) == 0) {
+      util::warn(
+          fmt::format("message {} was being read by a process that stopped; it is unread "
+                      "again",
+                      short_id(*id)));
+    }
+  }
 }
 
 void FsSpool::watch(const std::string& agent,

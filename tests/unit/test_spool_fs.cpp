@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,4 +166,42 @@ TEST_CASE("nothing outside the root is touched by hostile names", "[fs]") {
   CHECK_THROWS_AS(spool.inbox("../../victim"), bch::Error);
   CHECK(read_text(dir.path() / "victim.json") == "precious");
   CHECK(count_entries(dir.path()) == 2);
+}
+
+TEST_CASE_METHOD(Fixture, "a claim whose process died is undone; one in progress is not", "[fs]") {
+  auto m = spool.send("alice", "@bob", "survive me", {});
+  auto unread = bob / "new" / (m.id + ".json");
+  auto claiming = bob / "cur" / ("." + m.id + ".claiming");
+  // A claimer that died: its claim file sits in cur/, unlocked.
+  fs::rename(unread, claiming);
+  {
+    // While another process holds the claim's lock, nothing is undone.
+    int fd = ::open(claiming.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    bch::spool::FsSpool busy(dir.path());
+    CHECK(busy.inbox("bob").empty());
+    CHECK(fs::exists(claiming));
+    ::close(fd);
+  }
+  bch::spool::FsSpool next(dir.path());  // the next process to read the inbox
+  auto back = next.inbox("bob");
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].id == m.id);
+  CHECK(!fs::exists(claiming));
+  CHECK(next.take("bob", m.id, false));
+  CHECK(count_entries(bob / "cur") == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "a message being claimed is not claimed twice", "[fs]") {
+  auto m = spool.send("alice", "@bob", "once", {});
+  int claims = 0;
+  bch::spool::FsSpool other(dir.path());
+  CHECK(spool.take("bob", m.id, true, [&](const bch::Message&) {
+    ++claims;
+    // A second claimer while the first is handling: it must give way.
+    CHECK_FALSE(other.take("bob", m.id, false, [&](const bch::Message&) { ++claims; }));
+  }));
+  CHECK(claims == 1);
+  CHECK(fs::exists(bob / "cur" / (m.id + ".json")));  // kept
 }

@@ -60,7 +60,10 @@ private:
   void touch(const AgentRecord& record);
   void deliver(const std::vector<std::string>& recipients, const Message& message);
 
+  // Once per process and inbox: removes stale tmp/ files and undoes claims whose
+  // process died.
   void sweep_once(const std::filesystem::path& inbox);
+  void recover_claims(const std::filesystem::path& inbox);
 
   struct Shared;
   std::filesystem::path m_root;
