@@ -16,10 +16,14 @@ for v in BACKCHANNEL_AGENT BACKCHANNEL_URL BACKCHANNEL_TOKEN BACKCHANNEL_RELAY_R
 done
 
 BG_PIDS=()
+MOUNTS=()  # mount points a test made under $T, unmounted before $T is removed
 cleanup() {
   local rc=$?
   for pid in "${BG_PIDS[@]}"; do
     kill -9 "$pid" 2>/dev/null || true
+  done
+  for m in "${MOUNTS[@]}"; do
+    umount "$m" 2>/dev/null || true
   done
   wait 2>/dev/null || true
   if [ "$rc" -eq 0 ]; then

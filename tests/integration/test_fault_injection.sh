@@ -63,7 +63,7 @@ expect_eq "$(ls -A "$BACKCHANNEL_HOME/spool/bob/cur")" "" "no claim files left"
 # A full disk: a tmpfs of 64 KiB as the whole home (needs mount; skipped where denied).
 mkdir -p "$T/small"
 if mount -t tmpfs -o size=64k tmpfs "$T/small" 2>/dev/null; then
-  trap 'rc=$?; umount "$T/small" 2>/dev/null; (exit $rc); cleanup' EXIT
+  MOUNTS+=("$T/small")
   export BACKCHANNEL_HOME=$T/small/home
   "$BCH" init alice >/dev/null
   "$BCH" init bob >/dev/null
@@ -89,7 +89,7 @@ fi
 as alice send @carol "already there" >/dev/null
 if mount --bind "$BACKCHANNEL_HOME/spool/carol" "$BACKCHANNEL_HOME/spool/carol" 2>/dev/null &&
   mount -o remount,bind,ro "$BACKCHANNEL_HOME/spool/carol" 2>/dev/null; then
-  trap 'rc=$?; umount "$BACKCHANNEL_HOME/spool/carol" 2>/dev/null; (exit $rc); cleanup' EXIT
+  MOUNTS+=("$BACKCHANNEL_HOME/spool/carol")
   rc=0
   as alice send '#crew' "ro test" 2>"$T/ro.err" || rc=$?
   expect_eq "$rc" "1" "send into a read-only inbox fails"
