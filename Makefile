@@ -6,17 +6,20 @@
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan (CI runs it too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 15)
 
 BUILD      ?= build
 DEPS       := $(BUILD)/deps
 RELEASE    := $(BUILD)/release
 SANITIZE   := $(BUILD)/sanitize
+FUZZ       := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # CI builds with warnings as errors; users get warnings only.
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps build demo test test-sanitize format-check bench bench-relay clean
+.PHONY: all deps build demo test test-sanitize format-check fuzz bench bench-relay clean
 
 all: build
 
@@ -39,6 +42,12 @@ test-sanitize: deps
 	@cmake --build $(SANITIZE) -j $(JOBS) -- --no-print-directory -s
 	@ctest --test-dir $(SANITIZE) -j $(JOBS) --output-on-failure
 
+fuzz: deps
+	@cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DBCH_FUZZ=ON \
+	  -DBCH_SANITIZE="address;undefined" -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS) --target bch_fuzzers -- --no-print-directory -s
+	@scripts/fuzz.sh $(FUZZ) $(FUZZ_SECONDS)
+
 format-check: deps
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
@@ -49,4 +58,4 @@ bench-relay: build
 	@$(RELEASE)/bench/bch_relay_bench $(RELEASE)/src/bch
 
 clean:
-	rm -rf $(RELEASE) $(SANITIZE)
+	rm -rf $(RELEASE) $(SANITIZE) $(FUZZ)

@@ -8,7 +8,7 @@ set -euo pipefail
 
 cache=${1:-build/deps}
 packages=(g++ cmake make file libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          libssl-dev catch2 dpkg-dev jq clang-format openssl curl)
+          libssl-dev catch2 dpkg-dev jq clang-format openssl curl clang libclang-rt-14-dev)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

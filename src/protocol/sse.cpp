@@ -13,17 +13,19 @@ namespace bch::protocol {
 std::string encode_sse(std::string_view id, std::string_view data) {
   std::string out;
   out.reserve(data.size() + id.size() + 16);
-  if (!id.empty()) {
+  if (!id.empty() && id.find_first_of("\r\n") == std::string_view::npos) {
     out.append("id: ").append(id).append("\n");
   }
+  // Every line break a reader recognises (LF, CR, CRLF) starts a new data: line, so the
+  // data can never end the event early or smuggle in a field of its own.
   std::size_t start = 0;
   while (true) {
-    std::size_t end = data.find('\n', start);
+    std::size_t end = data.find_first_of("\r\n", start);
     out.append("data: ").append(data.substr(start, end - start)).append("\n");
     if (end == std::string_view::npos) {
       break;
     }
-    start = end + 1;
+    start = end + (data.compare(end, 2, "\r\n") == 0 ? 2 : 1);
   }
   out += '\n';
   return out;

@@ -287,7 +287,7 @@ public:
     std::string dir = m_base + "agents/";
     for (auto& doc : m_client.list(dir)) {
       std::string name = document_name(doc.path, dir);
-      if (name.empty() || !valid_agent_name(name)) {
+      if (!is_valid_agent_name(name)) {
         continue;
       }
       auto body = doc.body ? doc.body : m_client.get(doc.path);
@@ -477,15 +477,6 @@ private:
   }
   std::string agent_path(const std::string& name) const {
     return m_base + "agents/" + name + ".md";
-  }
-
-  static bool valid_agent_name(const std::string& name) {
-    try {
-      check_agent_name(name);
-      return true;
-    } catch (const Error&) {
-      return false;
-    }
   }
 
   std::optional<Message> read_message(const Document& doc, const std::string& dir) {

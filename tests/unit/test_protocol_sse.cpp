@@ -10,6 +10,9 @@ using bch::protocol::SseParser;
 TEST_CASE("events encode with an id and one data line per line", "[sse]") {
   CHECK(bch::protocol::encode_sse("42", "{\"a\":1}") == "id: 42\ndata: {\"a\":1}\n\n");
   CHECK(bch::protocol::encode_sse("", "x\ny") == "data: x\ndata: y\n\n");
+  // Found by fuzz_sse: a CR in the data ended the event early for a reader.
+  CHECK(bch::protocol::encode_sse("", "a\r\rb\r\nc") == "data: a\ndata: \ndata: b\ndata: c\n\n");
+  CHECK(bch::protocol::encode_sse("1\n2", "x") == "data: x\n\n");
 }
 
 TEST_CASE("the parser handles any split, CRLF, comments and multi-line data", "[sse]") {
