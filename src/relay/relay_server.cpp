@@ -616,7 +616,7 @@ int RelayServer::start() {
     m_impl->server = std::make_unique<httplib::Server>();
   }
   auto& s = *m_impl->server;
-  s.new_task_queue = [] { return new GrowingTaskQueue(8); };
+  s.new_task_queue = [idle = o.idle_worker_timeout] { return new GrowingTaskQueue(8, idle); };
   s.set_payload_max_length(o.max_body);
   s.set_keep_alive_max_count(100000);
   s.set_tcp_nodelay(true);  // replies are small: never wait for a delayed ACK

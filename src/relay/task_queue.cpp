@@ -29,8 +29,8 @@ void GrowingTaskQueue::work() {
         break;
       }
       ++m_idle;
-      bool woke = m_wake.wait_for(
-          lock, std::chrono::seconds(60), [&] { return !m_tasks.empty() || m_stopping; });
+      bool woke =
+          m_wake.wait_for(lock, m_idle_timeout, [&] { return !m_tasks.empty() || m_stopping; });
       --m_idle;
       if (!woke && m_workers > m_keep_idle) {
         break;

@@ -2,6 +2,7 @@
 
 #include <bch/util/httplib.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -13,11 +14,13 @@ namespace bch::relay {
 // cpp-httplib's task queue, replaced: httplib runs each connection as one task, and an
 // SSE stream holds its task for as long as the client listens. A fixed pool would stop
 // answering anything once it held as many watchers as threads, so this pool grows: a
-// task that finds no idle worker gets a new one. Workers idle for a minute exit, so the
-// pool shrinks back after a burst. shutdown() waits for every task to finish.
+// task that finds no idle worker gets a new one. Workers beyond `keep_idle` that stay
+// idle for `idle_timeout` exit, so the pool shrinks back after a burst. shutdown()
+// waits for every task to finish.
 class GrowingTaskQueue final : public httplib::TaskQueue {
 public:
-  explicit GrowingTaskQueue(std::size_t keep_idle) : m_keep_idle(keep_idle) {}
+  GrowingTaskQueue(std::size_t keep_idle, std::chrono::milliseconds idle_timeout)
+      : m_keep_idle(keep_idle), m_idle_timeout(idle_timeout) {}
   GrowingTaskQueue(const GrowingTaskQueue&) = delete;
   GrowingTaskQueue& operator=(const GrowingTaskQueue&) = delete;
   ~GrowingTaskQueue() override { shutdown(); }
@@ -33,6 +36,7 @@ private:
   std::condition_variable m_done;
   std::deque<std::function<void()>> m_tasks;
   std::size_t m_keep_idle;
+  std::chrono::milliseconds m_idle_timeout;
   std::size_t m_workers = 0;
   std::size_t m_idle = 0;
   bool m_stopping = false;

@@ -19,6 +19,8 @@ struct RelayOptions {
   std::optional<std::filesystem::path> tls_key;
   std::size_t max_body = 1024 * 1024;
   std::chrono::milliseconds keepalive{25000};
+  // Worker threads beyond the 8 kept idle exit after this long without work.
+  std::chrono::milliseconds idle_worker_timeout{60000};
 };
 
 // The relay (SPEC section 6): serves one FsSpool per room over HTTP and SSE. Owns its
