@@ -6,6 +6,7 @@
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan (CI runs it too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
+#   make test-tsan   the relay, watch and concurrency unit tests under ThreadSanitizer (CI too)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 15)
 
 BUILD      ?= build
@@ -13,13 +14,14 @@ DEPS       := $(BUILD)/deps
 RELEASE    := $(BUILD)/release
 SANITIZE   := $(BUILD)/sanitize
 FUZZ       := $(BUILD)/fuzz
+TSAN       := $(BUILD)/tsan
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # CI builds with warnings as errors; users get warnings only.
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps build demo test test-sanitize format-check fuzz bench bench-relay clean
+.PHONY: all deps build demo test test-sanitize test-tsan format-check fuzz bench bench-relay clean
 
 all: build
 
@@ -42,6 +44,15 @@ test-sanitize: deps
 	@cmake --build $(SANITIZE) -j $(JOBS) -- --no-print-directory -s
 	@ctest --test-dir $(SANITIZE) -j $(JOBS) --output-on-failure
 
+# Only the unit tests: the threads that matter (relay workers, event streams, watchers,
+# group commit) all run inside the unit test process.
+TSAN_TESTS = relay|contract|soak|SSE|stream|group sync|file locks|rooms|registration|mcp
+test-tsan: deps
+	@cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBCH_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN) -j $(JOBS) --target bch_unit_tests -- --no-print-directory -s
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN) -j $(JOBS) \
+	  --output-on-failure -L unit -R '$(TSAN_TESTS)'
+
 fuzz: deps
 	@cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DBCH_FUZZ=ON \
 	  -DBCH_SANITIZE="address;undefined" -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib >/dev/null
@@ -58,4 +69,4 @@ bench-relay: build
 	@$(RELEASE)/bench/bch_relay_bench $(RELEASE)/src/bch
 
 clean:
-	rm -rf $(RELEASE) $(SANITIZE) $(FUZZ)
+	rm -rf $(RELEASE) $(SANITIZE) $(FUZZ) $(TSAN)

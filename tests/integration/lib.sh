@@ -91,11 +91,12 @@ wait_for() {
   done
 }
 
-# start_relay [bch relay flags...]: a relay on 127.0.0.1 with a free port, data in
+# start_relay [bch relay flags...]: a relay on 127.0.0.1 with a free port (or
+# $RELAY_FIXED_PORT, to restart on the same one), data in
 # $T/relay unless --data-dir is given; sets RELAY_PID, RELAY_PORT and RELAY_URL.
 start_relay() {
   rm -f "$T/relay.port"
-  BACKCHANNEL_HOME=$T/relay "$BCH" relay --host 127.0.0.1 --port 0 --port-file "$T/relay.port" "$@" \
+  BACKCHANNEL_HOME=$T/relay "$BCH" relay --host 127.0.0.1 --port "${RELAY_FIXED_PORT:-0}" --port-file "$T/relay.port" "$@" \
     >"$T/relay.out" 2>>"$T/relay.log" &
   RELAY_PID=$!
   BG_PIDS+=("$RELAY_PID")

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -283,6 +284,7 @@ TEST_CASE("SSE: existing messages first, then new ones, with ids and no bufferin
   std::string bob = relay.register_agent("bob");
   relay.request("POST", "/v1/send", R"({"to":"@bob","body":"before"})", alice);
 
+  std::mutex mutex;  // guards received and accel, written by the reader thread
   std::string received;
   std::string accel;
   std::atomic<bool> stop{false};
@@ -292,19 +294,25 @@ TEST_CASE("SSE: existing messages first, then new ones, with ids and no bufferin
         "/v1/events/bob",
         httplib::Headers{{"Authorization", "Bearer " + bob}},
         [&](const httplib::Response& res) {
+          std::lock_guard lock(mutex);
           accel = res.get_header_value("X-Accel-Buffering");
           return true;
         },
         [&](const char* data, std::size_t n) {
+          std::lock_guard lock(mutex);
           received.append(data, n);
           return !stop.load();
         });
   });
+  auto has = [&](const std::string& needle) {
+    std::lock_guard lock(mutex);
+    return received.find(needle) != std::string::npos;
+  };
   auto wait_for = [&](const std::string& needle) {
-    for (int i = 0; i < 200 && received.find(needle) == std::string::npos; ++i) {
+    for (int i = 0; i < 200 && !has(needle); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    return received.find(needle) != std::string::npos;
+    return has(needle);
   };
   CHECK(wait_for("before"));
   relay.request("POST", "/v1/send", R"({"to":"@bob","body":"after"})", alice);

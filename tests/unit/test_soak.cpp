@@ -206,7 +206,9 @@ TEST_CASE("soak: mixed traffic on one relay loses, duplicates and leaks nothing"
   CHECK(threads_after <= threads_before + k_kept_workers);
   long rss_after = rss_kib();
   INFO("RSS before " << rss_before << " KiB, after " << rss_after << " KiB");
-  CHECK(rss_after - rss_before < 64 * 1024);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  CHECK(rss_after - rss_before < 64 * 1024);  // sanitizers' shadow memory grows on its own
+#endif
 
   server.stop();
   serving.join();

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The relay killed (-9) and restarted under load, for a bounded number of rounds: no
+# message whose send was acknowledged is lost, an event-stream watcher reconnects and
+# sees every one of them, and draining claims each exactly once.
+source "$(dirname "$0")/lib.sh"
+
+rounds=${BCH_RESTART_ROUNDS:-4}
+start_relay --token room-secret
+port=$RELAY_PORT
+restart_relay() {
+  kill -9 "$RELAY_PID" 2>/dev/null || true
+  wait "$RELAY_PID" 2>/dev/null || true
+  RELAY_FIXED_PORT=$port start_relay --token room-secret
+}
+
+at a init alice --url "$RELAY_URL" --token room-secret >/dev/null
+at b init bob --url "$RELAY_URL" --token room-secret >/dev/null
+
+# bob watches without claiming; the watcher must ride out every restart.
+BACKCHANNEL_HOME=$T/b "$BCH" watch --peek >"$T/watch.out" 2>"$T/watch.err" &
+BG_PIDS+=($!)
+watch_pid=$!
+
+# alice sends continuously; each acknowledged send prints "sent <id8> to @bob".
+(
+  for i in $(seq 1 100000); do
+    at a send @bob "load $i" 2>/dev/null || true
+    [ -e "$T/stop" ] && break
+  done
+) >"$T/sent.out" &
+sender=$!
+BG_PIDS+=($sender)
+
+for round in $(seq 1 "$rounds"); do
+  sleep 0.7
+  restart_relay
+done
+sleep 0.5
+touch "$T/stop"
+wait "$sender" || true
+
+acked=$(grep -c '^sent ' "$T/sent.out" || true)
+[ "$acked" -gt 20 ] || fail "too few acknowledged sends under restarts: $acked"
+sed -n 's/^sent \([0-9a-f]*\) to @bob$/\1/p' "$T/sent.out" | sort >"$T/acked.ids"
+
+# The watcher reconnects and, by the end, has seen every acknowledged message.
+seen_all() {
+  sed -n 's/.*, id \([0-9a-f]*\)): .*/\1/p' "$T/watch.out" | sort -u >"$T/seen.ids"
+  [ -z "$(comm -23 "$T/acked.ids" "$T/seen.ids")" ]
+}
+wait_for 30 seen_all || fail "the watcher missed: $(comm -23 "$T/acked.ids" "$T/seen.ids" | head -5 | tr '\n' ' ')"
+expect_eq "$(sed -n 's/.*, id \([0-9a-f]*\)): .*/\1/p' "$T/watch.out" | sort | uniq -d)" "" "the watcher saw no message twice"
+kill "$watch_pid"
+
+# Nothing acknowledged was lost, and each is claimed once.
+at b drain --json | jq -r '.[].id[-8:]' | sort >"$T/drained.ids"
+expect_eq "$(comm -23 "$T/acked.ids" "$T/drained.ids")" "" "acknowledged messages lost"
+expect_eq "$(uniq -d "$T/drained.ids")" "" "messages claimed twice"
+expect_eq "$(at b drain)" "inbox empty" "all claimed"
