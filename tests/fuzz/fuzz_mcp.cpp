@@ -22,10 +22,10 @@ struct Scratch {
     spool = std::make_unique<bch::spool::FsSpool>(dir);
     spool->register_agent("alice");
     spool->register_agent("bob");
-    server = std::make_unique<bch::mcp::Server>(bch::mcp::Session{
-        [this]() -> bch::spool::Spool& { return *spool; },
-        [this]() -> const std::string& { return agent; },
-        std::string("github.com/org/repo")});
+    server = std::make_unique<bch::mcp::Server>(
+        bch::mcp::Session{[this]() -> bch::spool::Spool& { return *spool; },
+                          [this]() -> const std::string& { return agent; },
+                          std::string("github.com/org/repo")});
   }
   ~Scratch() {
     std::error_code ec;
