@@ -5,21 +5,44 @@
 # timeout fails the run and leaves the input in <build>/crashes/ — turn it into a
 # regression test.
 #
-#   scripts/fuzz.sh <fuzz build dir> [seconds]
+#   scripts/fuzz.sh <fuzz build dir> [seconds] [targets run at once]
 set -euo pipefail
 
 build=$1
 seconds=${2:-${FUZZ_SECONDS:-60}}
+jobs=${3:-1}
 src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$build/corpus" "$build/crashes"
-failed=()
-for bin in "$build"/tests/fuzz/fuzz_*; do
-  name=${bin##*/fuzz_}
+# fuzz_one <binary>: runs one target; its verdict goes to <build>/fuzz_<name>.status.
+fuzz_one() {
+  local bin=$1 name=${1##*/fuzz_}
   mkdir -p "$build/corpus/$name"
-  log="$build/fuzz_$name.log"
+  local log="$build/fuzz_$name.log"
   if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$build/crashes/$name-" "$build/corpus/$name" "$src/tests/fuzz/corpus/$name" \
       >"$log" 2>&1; then
+    echo ok >"$build/fuzz_$name.status"
+  else
+    echo failed >"$build/fuzz_$name.status"
+  fi
+}
+running=0
+for bin in "$build"/tests/fuzz/fuzz_*; do
+  [ -x "$bin" ] || continue
+  fuzz_one "$bin" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait
+failed=()
+for bin in "$build"/tests/fuzz/fuzz_*; do
+  [ -x "$bin" ] || continue
+  name=${bin##*/fuzz_}
+  log="$build/fuzz_$name.log"
+  if [ "$(cat "$build/fuzz_$name.status" 2>/dev/null)" = ok ]; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     printf 'fuzz %-16s ok: %s runs in %ss\n' "$name" "${runs:-?}" "$seconds"
   else
