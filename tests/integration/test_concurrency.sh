@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Several processes at once: drainers racing over one inbox (1,200 messages by default) claim
-# exactly once; sessions subscribing at the same moment lose no subscription.
+# Several processes at once: drainers racing over one inbox (1,200 messages by default)
+# claim each exactly once; sessions subscribing at the same moment lose no subscription.
 # BCH_LOAD_PER_SENDER (default 300) scales the inbox down for slow sanitizer builds.
 source "$(dirname "$0")/lib.sh"
 per=${BCH_LOAD_PER_SENDER:-300}
