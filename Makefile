@@ -7,6 +7,7 @@
 #   make test-sanitize   the suite again under ASan+UBSan (CI runs it too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
 #   make test-tsan   the relay, watch and concurrency unit tests under ThreadSanitizer (CI too)
+#   make tidy    clang-tidy over the project's own code (.clang-tidy; about 2 minutes)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 15)
 
 BUILD      ?= build
@@ -15,13 +16,14 @@ RELEASE    := $(BUILD)/release
 SANITIZE   := $(BUILD)/sanitize
 FUZZ       := $(BUILD)/fuzz
 TSAN       := $(BUILD)/tsan
+TIDY       := $(BUILD)/tidy
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # CI builds with warnings as errors; users get warnings only.
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps build demo test test-sanitize test-tsan format-check fuzz bench bench-relay clean
+.PHONY: all deps build demo test test-sanitize test-tsan tidy format-check fuzz bench bench-relay clean
 
 all: build
 
@@ -57,6 +59,11 @@ test-tsan: deps
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN) -j $(JOBS) \
 	  --output-on-failure -L unit -R '$(TSAN_TESTS)'
 
+tidy: deps
+	@cmake -S . -B $(TIDY) -DCMAKE_BUILD_TYPE=Debug -DBCH_CLANG_TIDY=ON -DBCH_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TIDY) -j $(JOBS) --target bch_core -- --no-print-directory -s
+	@echo "clang-tidy: clean"
+
 fuzz: deps
 	@cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DBCH_FUZZ=ON \
 	  -DBCH_SANITIZE="address;undefined" -DBCH_BENCH=OFF -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib >/dev/null
@@ -75,4 +82,4 @@ bench-relay:
 	@$(RELEASE)/bench/bch_relay_bench $(RELEASE)/src/bch
 
 clean:
-	rm -rf $(RELEASE) $(SANITIZE) $(FUZZ) $(TSAN)
+	rm -rf $(RELEASE) $(SANITIZE) $(FUZZ) $(TSAN) $(TIDY)

@@ -76,7 +76,7 @@ std::string format_timestamp(std::int64_t unix_ms);
 std::optional<std::int64_t> parse_timestamp(std::string_view text);
 
 // The largest message body a sender accepts (the relay's default --max-body, too).
-inline constexpr std::size_t k_max_body_bytes = 1024 * 1024;
+inline constexpr std::size_t k_max_body_bytes = std::size_t{1024} * 1024;
 
 // A body as typed, ready to send: trailing newlines dropped. Throws Error(usage) when it
 // is blank ("empty message body — nothing to send") or over k_max_body_bytes.

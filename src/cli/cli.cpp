@@ -97,7 +97,7 @@ std::string lower_first(std::string text) {
 }
 
 int print_error(const std::string& message, int code) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
+  (void)std::fprintf(stderr, "error: %s\n", message.c_str());
   return code;
 }
 
@@ -105,7 +105,7 @@ int print_error(const std::string& message, int code) {
 
 int run(int argc, char** argv) {
   // A closed stdout must surface as EPIPE (and undo the claim), not kill us mid-drain.
-  std::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
 
   Globals globals;
   CLI::App app(k_description, "bch");

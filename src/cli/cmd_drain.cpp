@@ -61,7 +61,7 @@ void run_drain(const DrainOptions& o, Globals& g) {
     }
     drain(o, g);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bch: inbox not checked: %s\n", e.what());
+    (void)std::fprintf(stderr, "bch: inbox not checked: %s\n", e.what());
   }
 }
 

@@ -23,7 +23,7 @@ struct RelayCmdOptions {
   std::string data_dir;
   std::string tls_cert;
   std::string tls_key;
-  std::size_t max_body = 1024 * 1024;
+  std::size_t max_body = std::size_t{1024} * 1024;
 };
 
 void run_relay(const RelayCmdOptions& o, Globals& g) {

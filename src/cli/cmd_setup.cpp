@@ -49,7 +49,7 @@ void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
     return;
   }
   for (std::size_t i = 0; i + 1 < errors.size(); ++i) {
-    std::fprintf(stderr, "error: %s\n", errors[i].c_str());
+    (void)std::fprintf(stderr, "error: %s\n", errors[i].c_str());
   }
   throw Error(ErrorKind::protocol, errors.back());
 }

@@ -110,7 +110,7 @@ int run_exec(const std::string& command, const Message& m) {
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
+    (void)::signal(SIGPIPE, SIG_DFL);
     for (const auto& [name, value] : env) {
       ::setenv(name.c_str(), value.c_str(), 1);
     }
@@ -137,13 +137,13 @@ void run_watch(const WatchOptions& o, Globals& g) {
   std::stop_source stop;
   SignalStop signals([&](int) { stop.request_stop(); });
 
-  std::fprintf(stderr,
-               "watching the inbox of %s (%s)%s — ctrl-c to stop\n",
-               agent.c_str(),
-               spool::describe_location(g.settings()).c_str(),
-               o.notify ? ", notifying"
-               : o.peek ? ", peeking"
-                        : "");
+  (void)std::fprintf(stderr,
+                     "watching the inbox of %s (%s)%s — ctrl-c to stop\n",
+                     agent.c_str(),
+                     spool::describe_location(g.settings()).c_str(),
+                     o.notify ? ", notifying"
+                     : o.peek ? ", peeking"
+                              : "");
   bool notifier_warned = false;
   auto handle = [&](const Message& m) {
     print(format_brief(m) + "\n");

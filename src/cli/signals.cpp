@@ -8,8 +8,8 @@ SignalStop::SignalStop(std::function<void(int)> on_signal) : m_on_signal(std::mo
   sigemptyset(&m_signals);
   sigaddset(&m_signals, SIGINT);
   sigaddset(&m_signals, SIGTERM);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  (void)std::signal(SIGINT, SIG_DFL);
+  (void)std::signal(SIGTERM, SIG_DFL);
   pthread_sigmask(SIG_BLOCK, &m_signals, nullptr);
   m_thread = std::thread([this] {
     int sig = 0;
@@ -23,6 +23,7 @@ SignalStop::SignalStop(std::function<void(int)> on_signal) : m_on_signal(std::mo
 SignalStop::~SignalStop() {
   if (m_caught == 0) {
     // Wake the waiting thread with a signal it will take as "done".
+    // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): the thread sigwait()s for it
     pthread_kill(m_thread.native_handle(), SIGTERM);
   }
   m_thread.join();

@@ -33,7 +33,7 @@ constexpr int k_method_not_found = -32601;
 constexpr int k_invalid_params = -32602;
 
 // A line longer than this is refused without being parsed.
-constexpr std::size_t k_max_line_bytes = 4 * 1024 * 1024;
+constexpr std::size_t k_max_line_bytes = std::size_t{4} * 1024 * 1024;
 
 constexpr const char* k_instructions =
     "Messages from other AI agents and their humans (backchannel). Call bch_inbox at the "
@@ -64,7 +64,7 @@ json string_property(const char* description) {
   return json{{"type", "string"}, {"description", description}};
 }
 
-json object_schema(json properties, std::vector<std::string> required) {
+json object_schema(json properties, const std::vector<std::string>& required) {
   json schema{{"type", "object"}, {"properties", std::move(properties)}};
   if (!required.empty()) {
     schema["required"] = required;

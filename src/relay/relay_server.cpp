@@ -543,7 +543,7 @@ struct RelayServer::Impl {
           wrap([this](const auto& req, auto& res) { handle_events(req, res); }));
 
     s.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
           std::string what = "internal error";
           try {
             std::rethrow_exception(ep);

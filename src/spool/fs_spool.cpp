@@ -85,7 +85,7 @@ namespace fs = std::filesystem;
 // Records keep their key order across a rewrite, so a diff of one shows only the change.
 using RecordJson = nlohmann::ordered_json;
 
-constexpr std::int64_t k_last_seen_interval_ms = 60 * 1000;
+constexpr std::int64_t k_last_seen_interval_ms = 60'000;
 constexpr std::int64_t k_stale_tmp_ms = 36LL * 60 * 60 * 1000;
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -601,7 +601,7 @@ bool FsSpool::take(const std::string& agent,
       handle(*message);
     }
   } catch (...) {
-    std::rename(claiming.c_str(), unread.c_str());  // unclaim: it was not handled
+    (void)std::rename(claiming.c_str(), unread.c_str());  // unclaim: it was not handled
     throw;
   }
   util::crash_point("take.handled");

@@ -16,7 +16,7 @@ extern char** environ;
 namespace bch::util {
 namespace {
 
-constexpr std::size_t k_capture_limit = 64 * 1024;
+constexpr std::size_t k_capture_limit = std::size_t{64} * 1024;
 
 class SpawnActions {
 public:

@@ -17,7 +17,7 @@ struct RelayOptions {
   std::optional<std::string> admin_token;  // required for POST /v1/rooms when set
   std::optional<std::filesystem::path> tls_cert;
   std::optional<std::filesystem::path> tls_key;
-  std::size_t max_body = 1024 * 1024;
+  std::size_t max_body = std::size_t{1024} * 1024;
   std::chrono::milliseconds keepalive{25000};
   // Worker threads beyond the 8 kept idle exit after this long without work.
   std::chrono::milliseconds idle_worker_timeout{60000};
