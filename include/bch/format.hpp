@@ -30,6 +30,10 @@ std::string format_agent(const spool::AgentRecord& agent);
 // controls replaced by U+FFFD.
 std::string sanitize(std::string_view text, bool keep_newlines);
 
+// `text` with & < > written as XML entities, enough for element content: notification
+// bodies (markup to most notification servers) and launchd plist strings.
+std::string xml_escape(std::string_view text);
+
 // `text` cut to at most `max_chars` UTF-8 characters, the last one "…" when cut.
 std::string cut_chars(std::string text, std::size_t max_chars);
 

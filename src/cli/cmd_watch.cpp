@@ -33,27 +33,6 @@ struct WatchOptions {
 constexpr std::size_t k_notify_title_chars = 80;
 constexpr std::size_t k_notify_text_chars = 200;
 
-// Notification bodies are markup for most notification servers: show it as text.
-std::string markup_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // The first line of the body that has text in it.
 std::string first_line(const std::string& body) {
   std::size_t start = 0;
@@ -86,12 +65,8 @@ bool notify(const Message& m) {
       title,
       text};
 #else
-  std::vector<std::string> argv = {"notify-send",
-                                   "--app-name=backchannel",
-                                   "--urgency=critical",
-                                   "--",
-                                   title,
-                                   markup_escape(text)};
+  std::vector<std::string> argv = {
+      "notify-send", "--app-name=backchannel", "--urgency=critical", "--", title, xml_escape(text)};
 #endif
   auto result = util::run_process(argv, false, std::chrono::seconds(10));
   return result && result->status == 0;

@@ -39,6 +39,27 @@ std::string sanitize(std::string_view text, bool keep_newlines) {
   return out;
 }
 
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 std::string format_message(const Message& m) {
   std::string out = header(m) + "\n";
   if (m.scope) {

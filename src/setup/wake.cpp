@@ -6,6 +6,7 @@
 #include "setup/home_files.hpp"
 
 #include <bch/error.hpp>
+#include <bch/format.hpp>
 #include <bch/setup/setup.hpp>
 #include <bch/util/process.hpp>
 
@@ -39,29 +40,6 @@ std::string systemd_word(std::string_view text) {
     }
   }
   return out + "\"";
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 void run_manager(const std::vector<std::string>& argv, const std::string& hint) {
