@@ -64,7 +64,8 @@ tidy: deps
 	@cmake --build $(TIDY) -j $(JOBS) --target bch_core -- --no-print-directory -s
 	@echo "clang-tidy: clean"
 
-fuzz: deps
+fuzz:
+	@scripts/install-deps.sh $(DEPS) --fuzz
 	@cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DBCH_FUZZ=ON \
 	  -DBCH_SANITIZE="address;undefined" -DBCH_BENCH=OFF -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib >/dev/null
 	@cmake --build $(FUZZ) -j $(JOBS) --target bch_fuzzers -- --no-print-directory -s
