@@ -335,17 +335,7 @@ public:
     }
     std::vector<std::string> recipients;
     if (target.is_channel) {
-      for (const auto& a : agents()) {
-        if (a.name != from
-            && std::binary_search(a.subscriptions.begin(), a.subscriptions.end(), target.name)) {
-          recipients.push_back(a.name);
-        }
-      }
-      if (recipients.empty()) {
-        throw Error(
-            ErrorKind::not_found,
-            fmt::format("channel {} has no other subscribers — nothing to deliver", target.name));
-      }
+      recipients = channel_recipients(agents(), target.name, from);
     } else {
       if (!find_agent(target.name)) {
         throw unknown_agent(target.name);

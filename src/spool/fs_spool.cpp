@@ -381,18 +381,7 @@ Message FsSpool::send(const std::string& from,
 
   std::vector<std::string> recipients;
   if (target.is_channel) {
-    for (const auto& agent : agents()) {
-      if (agent.name != from
-          && std::binary_search(
-              agent.subscriptions.begin(), agent.subscriptions.end(), target.name)) {
-        recipients.push_back(agent.name);
-      }
-    }
-    if (recipients.empty()) {
-      throw Error(
-          ErrorKind::not_found,
-          fmt::format("channel {} has no other subscribers — nothing to deliver", target.name));
-    }
+    recipients = channel_recipients(agents(), target.name, from);
   } else {
     require_agent(target.name);
     recipients.push_back(target.name);

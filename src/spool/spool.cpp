@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace bch::spool {
 
 std::optional<Message> Spool::take(const std::string& agent, const std::string& id, bool keep) {
@@ -48,6 +50,23 @@ std::optional<std::string> find_unread(Spool& spool,
     return std::nullopt;
   }
   return found[0];
+}
+
+std::vector<std::string> channel_recipients(const std::vector<AgentRecord>& agents,
+                                            const std::string& channel,
+                                            const std::string& from) {
+  std::vector<std::string> out;
+  for (const auto& agent : agents) {
+    if (agent.name != from
+        && std::binary_search(agent.subscriptions.begin(), agent.subscriptions.end(), channel)) {
+      out.push_back(agent.name);
+    }
+  }
+  if (out.empty()) {
+    throw Error(ErrorKind::not_found,
+                fmt::format("channel {} has no other subscribers — nothing to deliver", channel));
+  }
+  return out;
 }
 
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only) {

@@ -105,6 +105,13 @@ std::optional<std::string> find_unread(Spool& spool,
                                        const std::string& agent,
                                        const std::string& handle);
 
+// The agents among `agents` subscribed to `channel`, the sender excluded, in order.
+// Throws Error(not_found) "channel #x has no other subscribers — nothing to deliver"
+// when there are none.
+std::vector<std::string> channel_recipients(const std::vector<AgentRecord>& agents,
+                                            const std::string& channel,
+                                            const std::string& from);
+
 // True if a reader with `match` (and `urgent_only`) should see `message`.
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only);
 
