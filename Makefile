@@ -8,7 +8,7 @@
 #   make format-check    clang-format over the tracked sources (CI runs it too)
 #   make test-tsan   the relay, watch and concurrency unit tests under ThreadSanitizer (CI too)
 #   make tidy    clang-tidy over the project's own code (.clang-tidy; about 2 minutes)
-#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 15)
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 8)
 
 BUILD      ?= build
 DEPS       := $(BUILD)/deps

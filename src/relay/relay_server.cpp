@@ -49,6 +49,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -218,6 +219,56 @@ private:
   std::thread m_thread;
 };
 
+// A connection without a socket: the request's bytes in, the response's bytes out.
+// Writable until the response has a byte of body, so an event stream ends after its
+// first chunk.
+class MemoryStream final : public httplib::Stream {
+public:
+  explicit MemoryStream(std::string_view request) : m_in(request) {}
+
+  bool is_readable() const override { return m_read < m_in.size(); }
+  bool is_writable() const override {
+    auto end = m_out.find("\r\n\r\n");
+    return end == std::string::npos || m_out.size() == end + 4;
+  }
+  ssize_t read(char* ptr, std::size_t size) override {
+    std::size_t n = std::min(size, m_in.size() - m_read);
+    std::copy_n(m_in.data() + m_read, n, ptr);
+    m_read += n;
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, std::size_t size) override {
+    m_out.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 0;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 0;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+
+  std::string take_output() { return std::move(m_out); }
+
+private:
+  std::string_view m_in;
+  std::size_t m_read = 0;
+  std::string m_out;
+};
+
+// httplib's one-request entry point (Server::process_request) is protected: a derived
+// class may name it, and the pointer it yields calls it on any Server.
+struct RequestRunner : httplib::Server {
+  static void run(httplib::Server& server, httplib::Stream& stream) {
+    bool closed = false;
+    auto process = &RequestRunner::process_request;
+    (server.*process)(stream, true, closed, nullptr);
+  }
+};
+
 struct Room {
   Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash)
       : id(std::move(room_id)), spool(std::move(dir)), token_hash(std::move(join_hash)) {}
@@ -242,6 +293,9 @@ struct RelayServer::Impl {
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
 
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
+
+  // Creates the server and its routes (once); start() then binds it.
+  void prepare();
 
   // Loads a room's agents into the token index and starts watching their inboxes.
   void open_room(Room& room) {
@@ -466,6 +520,9 @@ struct RelayServer::Impl {
     res.set_chunked_content_provider(
         "text/event-stream",
         [this, stream, state, keepalive](std::size_t, httplib::DataSink& sink) {
+          if (!sink.is_writable()) {
+            return false;  // the client is gone: do not wait a keep-alive period for it
+          }
           if (state->pending.empty()) {
             state->pending = stream->wait(keepalive);
           }
@@ -598,8 +655,11 @@ RelayServer::~RelayServer() {
   stop();
 }
 
-int RelayServer::start() {
-  auto& o = m_impl->options;
+void RelayServer::Impl::prepare() {
+  if (server) {
+    return;
+  }
+  auto& o = options;
   if (o.tls_cert || o.tls_key) {
     if (!o.tls_cert || !o.tls_key) {
       throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
@@ -611,11 +671,11 @@ int RelayServer::start() {
                               o.tls_cert->string(),
                               o.tls_key->string()));
     }
-    m_impl->server = std::move(ssl);
+    server = std::move(ssl);
   } else {
-    m_impl->server = std::make_unique<httplib::Server>();
+    server = std::make_unique<httplib::Server>();
   }
-  auto& s = *m_impl->server;
+  auto& s = *server;
   s.new_task_queue = [idle = o.idle_worker_timeout] { return new GrowingTaskQueue(8, idle); };
   s.set_payload_max_length(o.max_body);
   s.set_keep_alive_max_count(100000);
@@ -625,8 +685,14 @@ int RelayServer::start() {
   s.set_read_timeout(30, 0);
   s.set_write_timeout(30, 0);
   util::make_private_dirs(o.data_dir / "rooms");
-  m_impl->default_room();
-  m_impl->routes();
+  default_room();
+  routes();
+}
+
+int RelayServer::start() {
+  m_impl->prepare();
+  auto& o = m_impl->options;
+  auto& s = *m_impl->server;
   int port =
       o.port == 0 ? s.bind_to_any_port(o.host) : (s.bind_to_port(o.host, o.port) ? o.port : -1);
   if (port < 0) {
@@ -634,6 +700,13 @@ int RelayServer::start() {
   }
   m_impl->bound_port = port;
   return port;
+}
+
+std::string RelayServer::answer(std::string_view request) {
+  m_impl->prepare();
+  MemoryStream stream(request);
+  RequestRunner::run(*m_impl->server, stream);
+  return stream.take_output();
 }
 
 void RelayServer::serve() {

@@ -378,3 +378,52 @@ TEST_CASE("sockets numbered past 1024 are served (poll, not select)", "[relay]")
   CHECK(health.status == 200);
   CHECK(agents.status == 200);
 }
+
+TEST_CASE("answer(): raw requests routed without a socket, as a connection would be", "[relay]") {
+  bch::test::TempDir dir;
+  bch::relay::RelayOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.data_dir = dir.path();
+  o.keepalive = std::chrono::milliseconds(1);
+  bch::relay::RelayServer relay(o);
+  auto post = [&](const std::string& path, const std::string& token, const std::string& body) {
+    return relay.answer("POST " + path + " HTTP/1.1\r\nAuthorization: Bearer " + token
+                        + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  auto body_of = [](const std::string& answer) {
+    auto at = answer.find("\r\n\r\n");
+    REQUIRE(at != std::string::npos);
+    return Json::parse(answer.substr(at + 4), nullptr, false);
+  };
+
+  CHECK(relay.answer("GET /v1/health HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(relay.answer("GARBAGE\r\n\r\n").rfind("HTTP/1.1 400 ", 0) == 0);
+  CHECK(relay.answer("").empty());  // a connection closed before a request: no answer
+  // A body shorter than announced is a bad request, not a wait.
+  CHECK(relay.answer("POST /v1/send HTTP/1.1\r\nContent-Length: 99\r\n\r\n{}")
+            .rfind("HTTP/1.1 400 ", 0)
+        == 0);
+
+  std::string alice = body_of(post("/v1/register", "", R"({"name":"alice"})"))["token"];
+  std::string bob = body_of(post("/v1/register", "", R"({"name":"bob"})"))["token"];
+  auto sent = body_of(post("/v1/send", alice, R"({"to":"bob","body":"over no socket"})"));
+  REQUIRE(sent.contains("id"));
+  std::string events_request =
+      "GET /v1/events/bob HTTP/1.1\r\nAuthorization: Bearer " + bob + "\r\n\r\n";
+
+  // Not started: the stream is set up (auth, scan) and ends after its headers.
+  auto unstarted = relay.answer(events_request);
+  CHECK(unstarted.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(unstarted.find("text/event-stream") != std::string::npos);
+  CHECK(unstarted.find("over no socket") == std::string::npos);
+
+  // Started: the first chunk carries what the inbox holds, then the stream ends.
+  relay.start();
+  auto started = relay.answer(events_request);
+  CHECK(started.find("id: " + sent["id"].get<std::string>()) != std::string::npos);
+  CHECK(started.find("over no socket") != std::string::npos);
+  // Streams never claim: the message is still there to take.
+  auto taken = body_of(post("/v1/take", bob, Json{{"id", sent["id"]}}.dump()));
+  CHECK(taken["message"]["body"] == "over no socket");
+}

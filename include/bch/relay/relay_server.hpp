@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace bch::relay {
 
@@ -39,6 +40,11 @@ public:
   void serve();
   // Stops accepting, ends every event stream and makes serve() return.
   void stop();
+  // Answers one raw HTTP/1.1 request (request line, headers, body) exactly as a
+  // connection would, without a socket, and returns the raw response: for tests and
+  // fuzzing. Needs no start(); an event stream sends its first chunk only on a started
+  // relay (on one that is not, it ends after its headers).
+  std::string answer(std::string_view request);
   int port() const;
   // "http://127.0.0.1:<port>" (https with TLS), with the host as bound.
   std::string url() const;
