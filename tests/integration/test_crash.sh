@@ -2,14 +2,15 @@
 # kill -9 at random moments: senders, drainers and subscribers die mid-operation for a
 # bounded number of rounds. Afterwards no partial message is visible in new/, every
 # message whose send succeeded was either drained exactly once or is still in the
-# spool, and every agent record parses.
+# spool (shown again only if its drainer died before deleting it), and every agent
+# record parses.
 source "$(dirname "$0")/lib.sh"
 
 rounds=${BCH_CRASH_ROUNDS:-30}
 "$BCH" init alice >/dev/null
 "$BCH" init bob >/dev/null
 as alice sub crash >/dev/null
-RANDOM=4242  # reproducible kill times
+RANDOM=${BCH_CRASH_SEED:-4242}  # reproducible kill times
 
 # The shell's "Killed" job reports are expected noise here.
 exec 3>&2 2>/dev/null
@@ -54,8 +55,21 @@ cat "$T"/sent.* 2>/dev/null | grep -o '^sent [0-9a-f]\{8\} to @bob$' | cut -d' '
 # A drainer killed mid-array leaves an unterminated array; each element is one line
 # that starts with the id field (awk ends every file's last line).
 awk 1 "$T"/drained.* 2>/dev/null | sed -n 's/^\[\{0,1\}{"id":"\([0-9a-f-]*\)".*/\1/p' | sort >"$T/drained" || true
-dups=$(uniq -d "$T/drained")
-[ -z "$dups" ] || fail "messages delivered twice: $dups"
+# A drainer killed between printing a message and deleting it leaves that message to
+# be shown again (at-least-once display: it is never lost). Such a repeat is the last
+# element of an array cut short; any other repeat would be two claims of one message.
+shown_again=0
+for id in $(uniq -d "$T/drained"); do
+  cut_short=no
+  for f in "$T"/drained.*; do
+    last=$(tail -n 1 "$f")
+    if [[ $last != *"]" && $last =~ ^\[?\{\"id\":\"$id\" ]]; then
+      cut_short=yes
+    fi
+  done
+  [ "$cut_short" = yes ] || fail "message $id claimed twice"
+  shown_again=$((shown_again + 1))
+done
 # A claim cut short is cur/.<id>.claiming until the next reader puts it back.
 ls -A "$BACKCHANNEL_HOME/spool/bob/new" "$BACKCHANNEL_HOME/spool/bob/cur" \
   | grep -E '\.json$|^\..*\.claiming$' | sed -E 's/^\.//; s/\.(json|claiming)$//' | sort >"$T/stored" || true
@@ -69,7 +83,7 @@ while read -r short; do
   fi
 done <"$T/sent"
 expect_eq "$missing" "0" "messages lost"
-echo "ok: $sent sends survived $rounds rounds of kill -9 ($(wc -l <"$T/drained") drained)"
+echo "ok: $sent sends survived $rounds rounds of kill -9 ($(wc -l <"$T/drained") drained, $shown_again shown again after a kill)"
 
 # 4. The spool still works normally afterwards.
 as alice send @bob "after the storm" >/dev/null
