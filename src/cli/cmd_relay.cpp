@@ -9,8 +9,6 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
-
 namespace bch::cli {
 namespace {
 
@@ -42,22 +40,17 @@ void run_relay(const RelayCmdOptions& o, Globals& g) {
   }
   options.max_body = o.max_body;
 
-  // Signals first: every thread the relay starts inherits the blocked mask.
-  std::atomic<relay::RelayServer*> running{nullptr};
-  SignalStop signals([&](int) {
-    if (auto* server = running.load()) {
-      server->stop();
-    }
-  });
+  // The server outlives the signal thread that may stop it. Signals are set up before
+  // start(), so every thread the relay starts inherits the blocked mask.
   relay::RelayServer server(options);
+  SignalStop signals([&server](int) { server.stop(); });
   int port = server.start();
-  running = &server;
-  print(fmt::format("backchannel relay listening on {}\n", server.url()));
   if (!o.port_file.empty()) {
     util::AtomicFile file(o.port_file, 0644);
     file.write(fmt::format("{}\n", port));
     file.commit();
   }
+  print(fmt::format("backchannel relay listening on {}\n", server.url()));
   util::info(fmt::format("data in {}; default room {}; room creation {}",
                          options.data_dir.string(),
                          options.token ? "needs the room token" : "is open",

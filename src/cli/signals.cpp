@@ -13,7 +13,7 @@ SignalStop::SignalStop(std::function<void(int)> on_signal) : m_on_signal(std::mo
   pthread_sigmask(SIG_BLOCK, &m_signals, nullptr);
   m_thread = std::thread([this] {
     int sig = 0;
-    if (sigwait(&m_signals, &sig) == 0) {
+    if (sigwait(&m_signals, &sig) == 0 && !m_closing.load()) {
       m_caught = sig;
       m_on_signal(sig);
     }
@@ -21,8 +21,9 @@ SignalStop::SignalStop(std::function<void(int)> on_signal) : m_on_signal(std::mo
 }
 
 SignalStop::~SignalStop() {
+  m_closing = true;
   if (m_caught == 0) {
-    // Wake the waiting thread with a signal it will take as "done".
+    // Wake the waiting thread with a signal it will take as "done" (m_closing).
     // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread): the thread sigwait()s for it
     pthread_kill(m_thread.native_handle(), SIGTERM);
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <csignal>
 #include <functional>
 #include <thread>
@@ -11,6 +12,8 @@ namespace bch::cli {
 // signals are blocked in every thread created after construction; construct it first.
 // A shell starts background jobs with SIGINT ignored, and an ignored signal never
 // reaches sigwait(), so the dispositions are reset to their defaults here.
+// `on_signal` runs at most once, never after destruction began: whatever it touches
+// must simply outlive this object (declare it first).
 class SignalStop {
 public:
   explicit SignalStop(std::function<void(int)> on_signal);
@@ -19,12 +22,13 @@ public:
   ~SignalStop();
 
   // The signal that arrived, or 0.
-  int caught() const { return m_caught; }
+  int caught() const { return m_caught.load(); }
 
 private:
   sigset_t m_signals{};
   std::function<void(int)> m_on_signal;
-  volatile std::sig_atomic_t m_caught = 0;
+  std::atomic<int> m_caught{0};
+  std::atomic<bool> m_closing{false};
   std::thread m_thread;
 };
 

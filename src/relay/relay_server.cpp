@@ -286,9 +286,11 @@ struct Room {
 
 struct RelayServer::Impl {
   RelayOptions options;
+  std::mutex server_mutex;  // prepare() creates `server` while stop() may look at it
   std::unique_ptr<httplib::Server> server;
   int bound_port = 0;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> serving{false};  // serve() was entered and has not returned
   std::mutex rooms_mutex;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
 
@@ -656,6 +658,7 @@ RelayServer::~RelayServer() {
 }
 
 void RelayServer::Impl::prepare() {
+  std::lock_guard lock(server_mutex);
   if (server) {
     return;
   }
@@ -710,9 +713,13 @@ std::string RelayServer::answer(std::string_view request) {
 }
 
 void RelayServer::serve() {
+  // `serving` is raised before `stopping` is read, and stop() raises `stopping` before it
+  // reads `serving`: one of the two sees the other, so a stop is never missed.
+  m_impl->serving = true;
   if (m_impl->server && !m_impl->stopping) {
     m_impl->server->listen_after_bind();
   }
+  m_impl->serving = false;
 }
 
 void RelayServer::stop() {
@@ -725,7 +732,13 @@ void RelayServer::stop() {
       room->subscribers.close_all();
     }
   }
+  std::lock_guard lock(m_impl->server_mutex);
   if (m_impl->server) {
+    // httplib's stop() does nothing before its listen loop runs: if serve() is just
+    // starting, wait (briefly) for the loop, or stopping would be lost.
+    while (m_impl->serving && !m_impl->server->is_running()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     m_impl->server->stop();
   }
 }

@@ -30,7 +30,7 @@ AtomicFile::AtomicFile(std::filesystem::path target, unsigned mode)
   m_fd.reset(::open(m_tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!m_fd) {
     throw Error(ErrorKind::io,
-                errno_message(fmt::format("cannot create '{}'", m_tmp.string()), errno));
+                errno_message(fmt::format("cannot write '{}'", m_target.string()), errno));
   }
 }
 
@@ -42,20 +42,18 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(std::string_view data) {
-  write_all(m_fd.get(), data, m_tmp);
+  write_all(m_fd.get(), data, m_target);
 }
 
 void AtomicFile::commit(bool sync_dir) {
   if (::fsync(m_fd.get()) != 0) {
     throw Error(ErrorKind::io,
-                errno_message(fmt::format("cannot sync '{}'", m_tmp.string()), errno));
+                errno_message(fmt::format("cannot sync '{}'", m_target.string()), errno));
   }
   m_fd.reset();
   if (std::rename(m_tmp.c_str(), m_target.c_str()) != 0) {
-    throw Error(
-        ErrorKind::io,
-        errno_message(fmt::format("cannot rename '{}' to '{}'", m_tmp.string(), m_target.string()),
-                      errno));
+    throw Error(ErrorKind::io,
+                errno_message(fmt::format("cannot replace '{}'", m_target.string()), errno));
   }
   m_committed = true;
   if (sync_dir) {

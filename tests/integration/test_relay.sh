@@ -103,4 +103,9 @@ if grep -q "$token" "$T/relay.log"; then
   fail "the relay logged a token"
 fi
 stop_relay
+
+# A port file that cannot be written: one line naming it, nothing announced, and the
+# relay shuts down cleanly (its signal thread once reached the destroyed server here).
+expect_fail 1 "error: cannot write '$T/missing/port': No such file or directory" \
+  env BACKCHANNEL_HOME="$T/relay" "$BCH" relay --host 127.0.0.1 --port 0 --port-file "$T/missing/port"
 echo "ok"
