@@ -3,16 +3,17 @@
 # header-only httplib.h from Debian's source package (Debian ships the library only as
 # a shared object, and bch links statically). Idempotent and quiet when all is there.
 #
-#   scripts/install-deps.sh <cache-dir> [--fuzz]   (the Makefile passes build/deps)
+#   scripts/install-deps.sh <cache-dir> [--clang]   (the Makefile passes build/deps)
 #
-# --fuzz also installs clang and its libFuzzer runtime, which only `make fuzz` needs.
+# --clang also installs clang with its sanitizer and libFuzzer runtimes and clang-tidy,
+# which only the developer targets (test-sanitize, fuzz, tidy) need.
 set -euo pipefail
 
 cache=${1:-build/deps}
 packages=(g++ cmake make file libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
           libssl-dev catch2 dpkg-dev jq clang-format openssl curl)
-if [ "${2:-}" = "--fuzz" ]; then
-  packages+=(clang libclang-rt-14-dev)
+if [ "${2:-}" = "--clang" ]; then
+  packages+=(clang libclang-rt-14-dev clang-tidy)
 fi
 
 sudo=""

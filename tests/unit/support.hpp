@@ -4,6 +4,16 @@
 #include <optional>
 #include <string>
 
+// BCH_TEST_SANITIZED: built with ASan or TSan (GCC says so with __SANITIZE_*__, clang
+// with __has_feature), whose shadow memory and quarantine make RSS grow on their own.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BCH_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BCH_TEST_SANITIZED 1
+#endif
+#endif
+
 namespace bch::test {
 
 // A fresh folder under $TMPDIR (or /tmp), removed when the test passes and kept, with
