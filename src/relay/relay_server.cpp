@@ -22,10 +22,12 @@
 // long as the client listens, so the task queue grows on demand (task_queue.hpp):
 // watchers can never starve other requests.
 //
-// Hostile input: bodies over --max-body get 413 before they are read into memory;
-// everything else is parsed with exceptions off and checked field by field; names and
-// ids are validated before they reach a path. Every error is {"error": "..."}.
+// Hostile input: bodies over --max-body get 413 before they are read into memory, a
+// request line and headers over 64 KiB in all get 400 (http_server.hpp); everything else is parsed
+// with exceptions off and checked field by field; names and ids are validated before they reach a
+// path. Every error is {"error": "..."}.
 
+#include "relay/http_server.hpp"
 #include "relay/subscribers.hpp"
 #include "relay/task_queue.hpp"
 
@@ -217,56 +219,6 @@ private:
   std::mutex m_mutex;
   std::unordered_map<int, std::string> m_agents;
   std::thread m_thread;
-};
-
-// A connection without a socket: the request's bytes in, the response's bytes out.
-// Writable until the response has a byte of body, so an event stream ends after its
-// first chunk.
-class MemoryStream final : public httplib::Stream {
-public:
-  explicit MemoryStream(std::string_view request) : m_in(request) {}
-
-  bool is_readable() const override { return m_read < m_in.size(); }
-  bool is_writable() const override {
-    auto end = m_out.find("\r\n\r\n");
-    return end == std::string::npos || m_out.size() == end + 4;
-  }
-  ssize_t read(char* ptr, std::size_t size) override {
-    std::size_t n = std::min(size, m_in.size() - m_read);
-    std::copy_n(m_in.data() + m_read, n, ptr);
-    m_read += n;
-    return static_cast<ssize_t>(n);
-  }
-  ssize_t write(const char* ptr, std::size_t size) override {
-    m_out.append(ptr, size);
-    return static_cast<ssize_t>(size);
-  }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = "127.0.0.1";
-    port = 0;
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = "127.0.0.1";
-    port = 0;
-  }
-  socket_t socket() const override { return INVALID_SOCKET; }
-
-  std::string take_output() { return std::move(m_out); }
-
-private:
-  std::string_view m_in;
-  std::size_t m_read = 0;
-  std::string m_out;
-};
-
-// httplib's one-request entry point (Server::process_request) is protected: a derived
-// class may name it, and the pointer it yields calls it on any Server.
-struct RequestRunner : httplib::Server {
-  static void run(httplib::Server& server, httplib::Stream& stream) {
-    bool closed = false;
-    auto process = &RequestRunner::process_request;
-    (server.*process)(stream, true, closed, nullptr);
-  }
 };
 
 struct Room {
@@ -614,10 +566,17 @@ struct RelayServer::Impl {
           reply_error(res, 500, "internal error");
         });
     std::size_t max_body = options.max_body;
-    s.set_error_handler(httplib::Server::HandlerWithResponse([max_body](const httplib::Request&,
-                                                                        httplib::Response& res) {
+    std::size_t max_header = options.max_header;
+    s.set_error_handler(httplib::Server::HandlerWithResponse([max_body, max_header](
+                                                                 const httplib::Request&,
+                                                                 httplib::Response& res) {
       if (res.body.empty()) {
         switch (res.status) {
+          case 400:
+            // httplib's parser refused the request line or headers (or our cap did).
+            reply_error(
+                res, 400, fmt::format("malformed request, or headers over {} bytes", max_header));
+            break;
           case 404:
             reply_error(res, 404, "not found");
             break;
@@ -663,21 +622,7 @@ void RelayServer::Impl::prepare() {
     return;
   }
   auto& o = options;
-  if (o.tls_cert || o.tls_key) {
-    if (!o.tls_cert || !o.tls_key) {
-      throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
-    }
-    auto ssl = std::make_unique<httplib::SSLServer>(o.tls_cert->c_str(), o.tls_key->c_str());
-    if (!ssl->is_valid()) {
-      throw Error(ErrorKind::io,
-                  fmt::format("cannot load TLS certificate '{}' and key '{}'",
-                              o.tls_cert->string(),
-                              o.tls_key->string()));
-    }
-    server = std::move(ssl);
-  } else {
-    server = std::make_unique<httplib::Server>();
-  }
+  server = make_http_server(o.tls_cert, o.tls_key, o.max_header);
   auto& s = *server;
   s.new_task_queue = [idle = o.idle_worker_timeout] { return new GrowingTaskQueue(8, idle); };
   s.set_payload_max_length(o.max_body);
@@ -707,9 +652,7 @@ int RelayServer::start() {
 
 std::string RelayServer::answer(std::string_view request) {
   m_impl->prepare();
-  MemoryStream stream(request);
-  RequestRunner::run(*m_impl->server, stream);
-  return stream.take_output();
+  return answer_in_memory(*m_impl->server, request, m_impl->options.max_header);
 }
 
 void RelayServer::serve() {

@@ -122,3 +122,14 @@ at() {
 
 # id_of <json message or array>: the first message's id.
 id_of() { jq -r 'if type == "array" then .[0].id else .id end'; }
+
+# padded_status <url> <headers> [curl options...]: the HTTP status of a GET carrying that
+# many 1000-byte headers (each far below a line limit; 70 pass the relay's 64 KiB cap).
+padded_status() {
+  local url=$1 count=$2 args=()
+  shift 2
+  for i in $(seq 1 "$count"); do
+    args+=(-H "X-Pad-$i: $(printf '%0990d' 0)")
+  done
+  curl -s -o /dev/null -w '%{http_code}' "$@" "${args[@]}" "$url" || true
+}

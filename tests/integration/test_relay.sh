@@ -7,6 +7,9 @@ source "$(dirname "$0")/lib.sh"
 start_relay --token team-secret
 expect_eq "$RELAY_URL" "http://127.0.0.1:$RELAY_PORT" "first stdout line names the url"
 expect_eq "$(curl -s "$RELAY_URL/v1/health")" '{"ok":true,"service":"backchannel-relay"}' "health"
+# Headers are capped in all (64 KiB), not only line by line; the relay keeps serving.
+expect_eq "$(padded_status "$RELAY_URL/v1/health" 20)" "200" "20 KiB of headers"
+expect_eq "$(padded_status "$RELAY_URL/v1/health" 70)" "400" "70 KiB of headers refused"
 
 # Registration needs the room token; the saved token is the agent's own.
 expect_fail 1 'error: unauthorized — registration requires the room token' at a init alice --url "$RELAY_URL"

@@ -29,5 +29,8 @@ curl -s "http://127.0.0.1:$RELAY_PORT/v1/health" >/dev/null || rc=$?
 [ "$rc" -ne 0 ] || fail "plain HTTP was answered on the TLS port"
 expect_eq "$(curl -s --cacert "$T/cert.pem" "$RELAY_URL/v1/health")" '{"ok":true,"service":"backchannel-relay"}' \
   "still serving HTTPS"
+# The header cap holds over TLS too (the TLS server has its own connection path).
+expect_eq "$(padded_status "$RELAY_URL/v1/health" 20 --cacert "$T/cert.pem")" "200" "20 KiB of headers"
+expect_eq "$(padded_status "$RELAY_URL/v1/health" 70 --cacert "$T/cert.pem")" "400" "70 KiB of headers refused"
 stop_relay
 echo "ok"

@@ -427,3 +427,29 @@ TEST_CASE("answer(): raw requests routed without a socket, as a connection would
   auto taken = body_of(post("/v1/take", bob, Json{{"id", sent["id"]}}.dump()));
   CHECK(taken["message"]["body"] == "over no socket");
 }
+
+TEST_CASE("a request's headers are capped in all, not only line by line", "[relay]") {
+  bch::test::TempDir dir;
+  bch::relay::RelayOptions o;
+  o.data_dir = dir.path();
+  o.max_header = 4096;
+  bch::relay::RelayServer relay(o);
+  auto with_headers = [](int count) {
+    std::string request = "GET /v1/health HTTP/1.1\r\n";
+    for (int i = 0; i < count; ++i) {
+      request += "X-Pad-" + std::to_string(i) + ": " + std::string(100, 'a') + "\r\n";
+    }
+    return request + "\r\n";
+  };
+  CHECK(relay.answer(with_headers(30)).rfind("HTTP/1.1 200 ", 0) == 0);
+  // Each line is far below httplib's own 8 KiB line limit; together they pass 4 KiB.
+  auto refused = relay.answer(with_headers(60));
+  CHECK(refused.rfind("HTTP/1.1 400 ", 0) == 0);
+  CHECK(refused.find(R"({"error":"malformed request, or headers over 4096 bytes"})")
+        != std::string::npos);
+  // The body is not counted against the header cap (it has --max-body).
+  std::string body = R"({"name":")" + std::string(40, 'a') + "\"}" + std::string(8000, ' ');
+  auto registered = relay.answer("POST /v1/register HTTP/1.1\r\nContent-Length: "
+                                 + std::to_string(body.size()) + "\r\n\r\n" + body);
+  CHECK(registered.rfind("HTTP/1.1 200 ", 0) == 0);
+}

@@ -19,6 +19,7 @@ struct RelayOptions {
   std::optional<std::filesystem::path> tls_cert;
   std::optional<std::filesystem::path> tls_key;
   std::size_t max_body = std::size_t{1024} * 1024;
+  std::size_t max_header = std::size_t{64} * 1024;  // a request's line and headers, in all
   std::chrono::milliseconds keepalive{25000};
   // Worker threads beyond the 8 kept idle exit after this long without work.
   std::chrono::milliseconds idle_worker_timeout{60000};
