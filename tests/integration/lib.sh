@@ -100,7 +100,9 @@ start_relay() {
     >"$T/relay.out" 2>>"$T/relay.log" &
   RELAY_PID=$!
   BG_PIDS+=("$RELAY_PID")
-  wait_for 10 test -s "$T/relay.port" || fail "relay did not start: $(cat "$T/relay.log")"
+  # The port file is written first, then the "listening" line: wait for the line.
+  wait_for 10 grep -q '^backchannel relay listening on ' "$T/relay.out" \
+    || fail "relay did not start: $(cat "$T/relay.log")"
   RELAY_PORT=$(cat "$T/relay.port")
   RELAY_URL=$(sed -n 's/^backchannel relay listening on //p' "$T/relay.out")
 }
