@@ -5,7 +5,7 @@
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan, built with clang (CI runs it too)
-#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 8),
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 20),
 #                from the same clang ASan+UBSan build as test-sanitize
 #   make test-tsan   the threaded unit tests and the relay and watch scripts under
 #                ThreadSanitizer (CI too)
