@@ -22,6 +22,7 @@ struct RelayCmdOptions {
   std::string tls_cert;
   std::string tls_key;
   std::size_t max_body = std::size_t{1024} * 1024;
+  std::size_t max_connections = 4096;
 };
 
 void run_relay(const RelayCmdOptions& o, Globals& g) {
@@ -39,6 +40,7 @@ void run_relay(const RelayCmdOptions& o, Globals& g) {
     options.tls_key = o.tls_key;
   }
   options.max_body = o.max_body;
+  options.max_connections = o.max_connections;
 
   // The server outlives the signal thread that may stop it. Signals are set up before
   // start(), so every thread the relay starts inherits the blocked mask.
@@ -77,6 +79,11 @@ void add_relay(CLI::App& app, Globals& g) {
   cmd->add_option("--tls-cert", o->tls_cert, "serve HTTPS with this certificate (PEM)");
   cmd->add_option("--tls-key", o->tls_key, "the certificate's private key (PEM)");
   cmd->add_option("--max-body", o->max_body, "largest request body in bytes")
+      ->capture_default_str();
+  cmd->add_option("--max-connections",
+                  o->max_connections,
+                  "connections served at once (event streams included); more wait in line")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
       ->capture_default_str();
   cmd->callback([o, &g] { run_relay(*o, g); });
 }

@@ -624,7 +624,9 @@ void RelayServer::Impl::prepare() {
   auto& o = options;
   server = make_http_server(o.tls_cert, o.tls_key, o.max_header);
   auto& s = *server;
-  s.new_task_queue = [idle = o.idle_worker_timeout] { return new GrowingTaskQueue(8, idle); };
+  s.new_task_queue = [idle = o.idle_worker_timeout, max = o.max_connections] {
+    return new GrowingTaskQueue(8, idle, max);
+  };
   s.set_payload_max_length(o.max_body);
   s.set_keep_alive_max_count(100000);
   s.set_tcp_nodelay(true);  // replies are small: never wait for a delayed ACK

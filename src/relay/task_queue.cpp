@@ -1,7 +1,13 @@
 #include "relay/task_queue.hpp"
 
+#include <bch/util/log.hpp>
+
+#include <fmt/format.h>
+
 #include <chrono>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 namespace bch::relay {
 
@@ -15,10 +21,25 @@ void GrowingTaskQueue::enqueue(std::function<void()> task) {
     m_wake.notify_one();
     return;
   }
+  if (m_workers >= m_max_workers) {
+    return;  // in line until a worker is free
+  }
   ++m_workers;
   lock.unlock();
-  // Detached: a worker may exit on its own after idling; shutdown() waits on the count.
-  std::thread([this] { work(); }).detach();
+  try {
+    // Detached: a worker may exit on its own after idling; shutdown() waits on the count.
+    std::thread([this] { work(); }).detach();
+  } catch (const std::system_error& e) {
+    lock.lock();
+    --m_workers;
+    m_done.notify_all();
+    if (!std::exchange(m_warned, true)) {
+      util::warn(
+          fmt::format("cannot start a worker thread ({}): connections wait for the {} running",
+                      e.what(),
+                      m_workers));
+    }
+  }
 }
 
 void GrowingTaskQueue::work() {

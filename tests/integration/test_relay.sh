@@ -107,6 +107,19 @@ if grep -q "$token" "$T/relay.log"; then
 fi
 stop_relay
 
+# --max-connections: beyond it, connections wait in line (not refused, no new thread).
+expect_fail 2 "error: --max-connections: Value 0 not in range 1 to 1000000 — see \`bch --help\`" \
+  env BACKCHANNEL_HOME="$T/relay" "$BCH" relay --max-connections 0
+start_relay --max-connections 2
+exec 5<>"/dev/tcp/127.0.0.1/$RELAY_PORT" 6<>"/dev/tcp/127.0.0.1/$RELAY_PORT"  # silent: both busy
+rc=0
+curl -s -m 1 "$RELAY_URL/v1/health" >/dev/null || rc=$?
+expect_eq "$rc" "28" "a third connection waits while two hold the workers"
+exec 5>&- 6>&-
+expect_eq "$(curl -s -m 5 "$RELAY_URL/v1/health")" '{"ok":true,"service":"backchannel-relay"}' \
+  "served once a worker is free"
+stop_relay
+
 # A port file that cannot be written: one line naming it, nothing announced, and the
 # relay shuts down cleanly (its signal thread once reached the destroyed server here).
 expect_fail 1 "error: cannot write '$T/missing/port': No such file or directory" \

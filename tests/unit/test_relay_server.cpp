@@ -1,6 +1,7 @@
 // The relay's HTTP API, request by request: status codes, error bodies, auth tiers,
 // rooms, hostile input and SSE, against an in-process relay on 127.0.0.1:0.
 
+#include "relay/task_queue.hpp"
 #include "support.hpp"
 
 #include <bch/relay/relay_server.hpp>
@@ -12,8 +13,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -452,4 +455,52 @@ TEST_CASE("a request's headers are capped in all, not only line by line", "[rela
   auto registered = relay.answer("POST /v1/register HTTP/1.1\r\nContent-Length: "
                                  + std::to_string(body.size()) + "\r\n\r\n" + body);
   CHECK(registered.rfind("HTTP/1.1 200 ", 0) == 0);
+}
+
+TEST_CASE("the relay's workers stop growing at the limit; connections wait in line", "[relay]") {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;
+  int most = 0;
+  int finished = 0;
+  bool release = false;
+  bch::relay::GrowingTaskQueue queue(0, std::chrono::milliseconds(50), 2);
+  // Whatever fails below, the tasks are let go before the queue waits for them.
+  struct Release {
+    std::mutex& mutex;
+    std::condition_variable& changed;
+    bool& release;
+    Release(std::mutex& m, std::condition_variable& c, bool& r)
+        : mutex(m), changed(c), release(r) {}
+    Release(const Release&) = delete;
+    Release& operator=(const Release&) = delete;
+    ~Release() {
+      std::lock_guard lock(mutex);
+      release = true;
+      changed.notify_all();
+    }
+  } guard(mutex, changed, release);
+  for (int i = 0; i < 5; ++i) {
+    queue.enqueue([&] {
+      std::unique_lock lock(mutex);
+      most = std::max(most, ++running);
+      changed.notify_all();
+      changed.wait(lock, [&] { return release; });
+      --running;
+      ++finished;
+      changed.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(5), [&] { return running >= 2; }));
+    // Two run; three wait for a worker instead of getting threads of their own.
+    CHECK_FALSE(
+        changed.wait_for(lock, std::chrono::milliseconds(100), [&] { return running > 2; }));
+    release = true;
+    changed.notify_all();
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(5), [&] { return finished == 5; }));
+  }
+  CHECK(most == 2);
+  queue.shutdown();
 }

@@ -21,6 +21,9 @@ struct RelayOptions {
   std::size_t max_body = std::size_t{1024} * 1024;
   std::size_t max_header = std::size_t{64} * 1024;  // a request's line and headers, in all
   std::chrono::milliseconds keepalive{25000};
+  // Connections served at once, each on its own thread (an event stream holds its
+  // thread while it is open); more wait in line.
+  std::size_t max_connections = 4096;
   // Worker threads beyond the 8 kept idle exit after this long without work.
   std::chrono::milliseconds idle_worker_timeout{60000};
 };
