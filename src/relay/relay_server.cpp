@@ -19,8 +19,8 @@
 // each delivery costs one file read however full the inbox is. Streams never claim.
 //
 // Threads: httplib runs every connection as one task, and a stream holds its task as
-// long as the client listens, so the task queue grows on demand (task_queue.hpp):
-// watchers can never starve other requests.
+// long as the client listens, so the task queue grows on demand (task_queue.hpp), up
+// to --max-connections: below that, watchers can never starve other requests.
 //
 // Hostile input: bodies over --max-body get 413 before they are read into memory, a
 // request line and headers over 64 KiB in all get 400 (http_server.hpp); everything else is parsed
@@ -51,7 +51,6 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
