@@ -7,8 +7,8 @@
 // limit: httplib then answers 400 and closes the connection, having held at most the
 // limit. The body is not counted (httplib's payload limit, --max-body, covers it).
 //
-// To put HeaderCap in the path, each server class overrides httplib's per-connection
-// entry point (process_and_close_socket) with the same steps httplib takes — its
+// To put HeaderCap in the path, CappedServer (plain or TLS) overrides httplib's
+// per-connection entry point (process_and_close_socket) with the same steps httplib takes — its
 // public detail:: helpers for the keep-alive loop and the TLS handshake — and wraps
 // the stream of each request before handing it to process_request.
 
@@ -109,12 +109,11 @@ private:
 // httplib's one-request entry point, Server::process_request, is protected: a derived
 // class may name it, and the pointer it yields calls it on any Server.
 struct RequestRunner : httplib::Server {
-  static bool run(httplib::Server& server,
-                  httplib::Stream& stream,
-                  bool close_connection,
-                  bool& connection_closed) {
+  // One request, then the connection counts as closed.
+  static void run(httplib::Server& server, httplib::Stream& stream) {
+    bool closed = false;
     auto process = &RequestRunner::process_request;
-    return (server.*process)(stream, close_connection, connection_closed, nullptr);
+    (server.*process)(stream, true, closed, nullptr);
   }
 };
 
@@ -222,8 +221,7 @@ std::string answer_in_memory(httplib::Server& server,
                              std::size_t header_limit) {
   MemoryStream stream(request);
   HeaderCap capped(stream, header_limit);
-  bool closed = false;
-  RequestRunner::run(server, capped, true, closed);
+  RequestRunner::run(server, capped);
   return stream.take_output();
 }
 
