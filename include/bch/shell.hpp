@@ -9,13 +9,20 @@
 
 namespace bch {
 
+// A `watch --exec` template made into a shell command (see src/core/shell.cpp).
+struct ExecTemplate {
+  std::string command;
+  bool nested = false;  // some placeholder sits inside quotes: passed on, not expanded here
+};
+
 // Turns a `watch --exec` template into a shell command that cannot run code from a
-// message. Each placeholder ({{body}} {{from}} {{to}} {{id}} {{priority}} {{scope}}
-// {{thread}}) becomes a quoted reference to its BCH_* environment variable, quoted for
-// where it stands in the template (outside quotes, inside "…", inside '…'), so the shell
-// expands the value as data and never parses it. Throws Error(usage) for an unknown
-// placeholder.
-std::string compile_exec_template(std::string_view tmpl);
+// message, at any quoting depth: each placeholder ({{body}} {{from}} {{to}} {{id}}
+// {{priority}} {{scope}} {{thread}}) becomes a reference to its BCH_* environment
+// variable, "$BCH_BODY", escaped for the quotes around it so that only the shell that
+// reads it as a word expands it. Throws Error(usage) for an unknown placeholder, an
+// unbalanced quote, and shapes that hand a value to an interpreter as its program
+// (`sh -c {{body}}`, `eval`, here-documents, bash arithmetic).
+ExecTemplate compile_exec_template(std::string_view tmpl);
 
 // The BCH_* variables that go with a message: BCH_ID, BCH_FROM, BCH_TO, BCH_BODY,
 // BCH_PRIORITY, BCH_SCOPE, BCH_THREAD (empty when absent).

@@ -55,8 +55,9 @@ std::string first_line(const std::string& body) {
 // ever sees them. Returns false if the notifier could not be run.
 bool notify(const Message& m) {
   std::string title =
-      cut_chars(sanitize("urgent message from " + m.from, false), k_notify_title_chars);
-  std::string text = cut_chars(sanitize(first_line(m.body), false), k_notify_text_chars);
+      util::cut_chars(util::sanitize("urgent message from " + m.from, false), k_notify_title_chars);
+  std::string text =
+      util::cut_chars(util::sanitize(first_line(m.body), false), k_notify_text_chars);
 #ifdef __APPLE__
   std::vector<std::string> argv = {
       "osascript",
@@ -102,7 +103,8 @@ int run_exec(const std::string& command, const Message& m) {
 }
 
 void run_watch(const WatchOptions& o, Globals& g) {
-  std::string command = o.exec.empty() ? "" : compile_exec_template(o.exec);
+  ExecTemplate exec = o.exec.empty() ? ExecTemplate{} : compile_exec_template(o.exec);
+  const std::string& command = exec.command;
   auto match = non_empty(o.match);
   const std::string& agent = g.agent();
   auto& spool = g.spool();
@@ -119,6 +121,12 @@ void run_watch(const WatchOptions& o, Globals& g) {
                      o.notify ? ", notifying"
                      : o.peek ? ", peeking"
                               : "");
+  if (exec.nested) {
+    (void)std::fprintf(stderr,
+                       "note: a placeholder of --exec sits inside quotes, so it is passed on as "
+                       "\"$BCH_…\" for the shell that runs that text; outside quotes it is the "
+                       "value itself\n");
+  }
   bool notifier_warned = false;
   auto handle = [&](const Message& m) {
     print(format_brief(m) + "\n");

@@ -99,7 +99,10 @@ hostile=(
 exec_template='printf "%s|" {{from}} >>'"$T"'/plain; printf "%s\n" {{body}} | od -c >>'"$T"'/plain.od;'
 exec_template+=' printf "%s\n" "dq:{{body}}" | od -c >>'"$T"'/dq.od;'
 exec_template+=' printf "%s\n" '"'"'sq:{{body}}'"'"' | od -c >>'"$T"'/sq.od;'
-exec_template+=' printf "%s\n" "$BCH_BODY" | od -c >>'"$T"'/env.od'
+exec_template+=' printf "%s\n" "$BCH_BODY" | od -c >>'"$T"'/env.od;'
+# Templates that hand text to another shell: the value is expanded only there, as data.
+exec_template+=' sh -c '"'"'printf "%s\n" {{body}}'"'"' | od -c >>'"$T"'/nested1.od;'
+exec_template+=' bash -c "sh -c '"'"'printf \"%s\\n\" {{body}}'"'"'" | od -c >>'"$T"'/nested2.od'
 start_watch exec --exec "$exec_template"
 for body in "${hostile[@]}"; do
   as alice send @bob "$body" >/dev/null
@@ -115,10 +118,13 @@ done
 expected_od=$(for body in "${hostile[@]}"; do printf '%s\n' "$body" | od -c; done)
 expect_eq "$(cat "$T/plain.od")" "$expected_od" "{{body}} outside quotes is the exact body"
 expect_eq "$(cat "$T/env.od")" "$expected_od" "BCH_BODY is the exact body"
-expected_dq=$(for body in "${hostile[@]}"; do printf '%s\n' "dq:$body" | od -c; done)
-expect_eq "$(cat "$T/dq.od")" "$expected_dq" "{{body}} inside double quotes is the exact body"
-expected_sq=$(for body in "${hostile[@]}"; do printf '%s\n' "sq:$body" | od -c; done)
-expect_eq "$(cat "$T/sq.od")" "$expected_sq" "{{body}} inside single quotes is the exact body"
+expect_eq "$(cat "$T/nested1.od")" "$expected_od" "{{body}} in sh -c '…' is the exact body"
+expect_eq "$(cat "$T/nested2.od")" "$expected_od" "{{body}} two shells deep is the exact body"
+# Inside quotes that are only data, the reference is passed on unexpanded.
+expected_dq=$(for body in "${hostile[@]}"; do printf '%s\n' 'dq:"$BCH_BODY"' | od -c; done)
+expect_eq "$(cat "$T/dq.od")" "$expected_dq" "{{body}} inside double quotes stays a reference"
+expected_sq=$(for body in "${hostile[@]}"; do printf '%s\n' 'sq:"$BCH_BODY"' | od -c; done)
+expect_eq "$(cat "$T/sq.od")" "$expected_sq" "{{body}} inside single quotes stays a reference"
 expect_eq "$(cat "$T/plain")" "$(printf 'alice|%.0s' "${hostile[@]}")" "{{from}}"
 expect_eq "$(as bob inbox)" "inbox empty" "exec'd messages were claimed"
 echo "ok"
