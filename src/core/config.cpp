@@ -3,6 +3,7 @@
 #include <bch/error.hpp>
 #include <bch/util/atomic_file.hpp>
 #include <bch/util/fs.hpp>
+#include <bch/util/json.hpp>
 
 #include <fmt/format.h>
 
@@ -79,7 +80,7 @@ Config load_config(const fs::path& home) {
   if (!text) {
     return config;
   }
-  auto json = nlohmann::json::parse(*text, nullptr, false);
+  auto json = util::parse_json(*text);
   if (json.is_discarded() || !json.is_object()) {
     throw Error(
         ErrorKind::protocol,

@@ -1,6 +1,7 @@
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/invite.hpp>
+#include <bch/util/json.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -115,7 +116,7 @@ Invite decode_invite(std::string_view text) {
   if (!raw) {
     throw malformed();
   }
-  auto json = nlohmann::json::parse(*raw, nullptr, false);
+  auto json = util::parse_json(*raw);
   if (json.is_discarded() || !json.is_object()) {
     throw malformed();
   }

@@ -2,6 +2,7 @@
 #include <bch/error.hpp>
 #include <bch/message.hpp>
 #include <bch/util/hex.hpp>
+#include <bch/util/json.hpp>
 #include <bch/util/random.hpp>
 
 #include <fmt/format.h>
@@ -120,7 +121,7 @@ std::string serialize(const Message& message) {
 }
 
 Message parse_message(std::string_view text) {
-  auto json = nlohmann::json::parse(text, nullptr, false);
+  auto json = util::parse_json(text);
   if (json.is_discarded()) {
     throw Error(ErrorKind::protocol, "message is not valid JSON");
   }

@@ -41,6 +41,7 @@
 #include <bch/util/fd.hpp>
 #include <bch/util/fs.hpp>
 #include <bch/util/httplib.hpp>
+#include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
 #include <bch/util/random.hpp>
 
@@ -100,7 +101,7 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
 }
 
 Json body_object(const httplib::Request& req) {
-  auto json = Json::parse(req.body, nullptr, false);
+  auto json = util::parse_json<Json>(req.body);
   if (json.is_discarded()) {
     throw HttpError(400, "request body is not valid JSON");
   }
@@ -292,7 +293,7 @@ struct RelayServer::Impl {
     }
     fs::path dir = options.data_dir / "rooms" / id;
     auto text = util::read_file(dir / "room.json");
-    auto json = text ? Json::parse(*text, nullptr, false) : Json();
+    auto json = text ? util::parse_json<Json>(*text) : Json();
     if (!text || !json.is_object() || !json.contains("tokenHash")
         || !json["tokenHash"].is_string()) {
       throw HttpError(404, fmt::format("unknown room \"{}\" — create one with `bch room new`", id));

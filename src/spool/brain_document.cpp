@@ -6,6 +6,7 @@
 #include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/spool/brain_spool.hpp>
+#include <bch/util/json.hpp>
 
 #include <fmt/format.h>
 
@@ -60,7 +61,7 @@ nlohmann::json parse_front_matter(std::string_view text, const char* what) {
       throw bad("a front-matter line without a key");
     }
     std::string key(line.substr(0, colon));
-    auto value = nlohmann::json::parse(line.substr(colon + 1), nullptr, false);
+    auto value = util::parse_json(line.substr(colon + 1));
     if (value.is_discarded()) {
       throw bad(fmt::format("the value of \"{}\" is not JSON", key));
     }

@@ -13,6 +13,7 @@
 #include <bch/error.hpp>
 #include <bch/format.hpp>
 #include <bch/spool/brain_spool.hpp>
+#include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
 
 #include <fmt/format.h>
@@ -129,21 +130,22 @@ private:
   // What an error answer says: {"error":{"message":…}}, {"error":"…"}, plain text, or
   // nothing useful (null, empty, HTML…).
   std::string answer_text(int status, const std::string& body) const {
-    auto json = BrainJson::parse(body, nullptr, false);
+    auto json = util::parse_json<BrainJson>(body);
     if (json.is_object()) {
       auto it = json.find("error");
       if (it != json.end() && it->is_string()) {
-        return redact(cut_chars(sanitize(it->get<std::string>(), false), 200));
+        return redact(util::cut_chars(util::sanitize(it->get<std::string>(), false), 200));
       }
       if (it != json.end() && it->is_object() && it->contains("message")
           && (*it)["message"].is_string()) {
-        return redact(cut_chars(sanitize((*it)["message"].get<std::string>(), false), 200));
+        return redact(
+            util::cut_chars(util::sanitize((*it)["message"].get<std::string>(), false), 200));
       }
     }
     if (json.is_discarded() && body.find_first_not_of(" \t\r\n") != std::string::npos
         && body.find('<') == std::string::npos) {
       std::string line = body.substr(0, body.find('\n'));
-      return redact(cut_chars(sanitize(line, false), 200));
+      return redact(util::cut_chars(util::sanitize(line, false), 200));
     }
     return fmt::format("HTTP {}", status);
   }
@@ -201,7 +203,7 @@ private:
                                   m_endpoint.url));
         }
       } else if (result->status >= 200 && result->status < 300) {
-        return BrainJson::parse(result->body, nullptr, false);
+        return util::parse_json<BrainJson>(result->body);
       } else if (result->status == 404 && missing_ok) {
         return std::nullopt;
       } else if (result->status == 429) {

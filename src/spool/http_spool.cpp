@@ -21,6 +21,7 @@
 #include <bch/protocol/relay_api.hpp>
 #include <bch/protocol/sse.hpp>
 #include <bch/spool/http_spool.hpp>
+#include <bch/util/json.hpp>
 
 #include <fmt/format.h>
 
@@ -77,7 +78,7 @@ ErrorKind kind_for_status(int status) {
 
 // The relay's {"error": "…"} message, or a description of the status.
 std::string error_message(int status, const std::string& body) {
-  auto json = Json::parse(body, nullptr, false);
+  auto json = util::parse_json<Json>(body);
   if (json.is_object()) {
     auto it = json.find("error");
     if (it != json.end() && it->is_string()) {
@@ -267,7 +268,7 @@ private:
     if (result->status < 200 || result->status >= 300) {
       throw Error(kind_for_status(result->status), error_message(result->status, result->body));
     }
-    auto json = Json::parse(result->body, nullptr, false);
+    auto json = util::parse_json<Json>(result->body);
     if (json.is_discarded()) {
       throw Error(ErrorKind::protocol,
                   fmt::format("relay {} sent an answer that is not JSON", m_endpoint.url));
@@ -381,7 +382,7 @@ NewRoom create_room(const std::string& url, const std::optional<std::string>& ad
   if (result->status != 200) {
     throw Error(kind_for_status(result->status), error_message(result->status, result->body));
   }
-  auto json = Json::parse(result->body, nullptr, false);
+  auto json = util::parse_json<Json>(result->body);
   if (!json.is_object() || !json.contains("roomId") || !json["roomId"].is_string()
       || !json.contains("roomToken") || !json["roomToken"].is_string()) {
     throw Error(ErrorKind::protocol,

@@ -39,8 +39,8 @@ void write_all(int fd, std::string_view data, const fs::path& path) {
   }
 }
 
-std::optional<std::string> read_file(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+std::optional<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) {
     if (errno == ENOENT) {
       return std::nullopt;
@@ -48,10 +48,30 @@ std::optional<std::string> read_file(const fs::path& path) {
     throw Error(ErrorKind::io,
                 errno_message(fmt::format("cannot open '{}'", path.string()), errno));
   }
+  return read_open_file(fd.get(), path, max_bytes);
+}
+
+std::string read_open_file(int fd, const fs::path& path, std::size_t max_bytes) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw Error(ErrorKind::io,
+                errno_message(fmt::format("cannot read '{}'", path.string()), errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(ErrorKind::protocol, fmt::format("'{}' is not a regular file", path.string()));
+  }
+  auto too_large = [&] {
+    return Error(ErrorKind::protocol,
+                 fmt::format("'{}' is larger than {} bytes", path.string(), max_bytes));
+  };
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    throw too_large();
+  }
   std::string out;
+  out.reserve(static_cast<std::size_t>(st.st_size));
   char buffer[16384];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -61,6 +81,9 @@ std::optional<std::string> read_file(const fs::path& path) {
     }
     if (n == 0) {
       break;
+    }
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
+      throw too_large();  // it grew while we read
     }
     out.append(buffer, static_cast<std::size_t>(n));
   }

@@ -3,6 +3,7 @@
 // should not pay for creating one.
 
 #include <bch/util/log.hpp>
+#include <bch/util/text.hpp>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -47,18 +48,18 @@ void init_logging(int verbosity, bool service) {
 }
 
 void warn(std::string_view message) {
-  logger().warn("{}", message);
+  logger().warn("{}", sanitize(message, false));
 }
 
 void info(std::string_view message) {
   if (level() <= spdlog::level::info) {
-    logger().info("{}", message);
+    logger().info("{}", sanitize(message, false));
   }
 }
 
 void debug(std::string_view message) {
   if (g_verbosity.load() > 0) {
-    logger().debug("{}", message);
+    logger().debug("{}", sanitize(message, false));
   }
 }
 
