@@ -6,6 +6,7 @@
 #include <bch/cli/cli.hpp>
 #include <bch/error.hpp>
 #include <bch/util/log.hpp>
+#include <bch/util/text.hpp>
 #include <bch/version.hpp>
 
 #include <fmt/format.h>
@@ -97,7 +98,7 @@ std::string lower_first(std::string text) {
 }
 
 int print_error(const std::string& message, int code) {
-  (void)std::fprintf(stderr, "error: %s\n", message.c_str());
+  (void)std::fprintf(stderr, "error: %s\n", util::sanitize(message, false).c_str());
   return code;
 }
 

@@ -17,7 +17,7 @@ void run_channels(const ChannelsOptions& o, Globals& g) {
     out = "no channels yet — `bch sub #general` to create one\n";
   } else {
     for (const auto& c : channels) {
-      out += c + "\n";
+      out += util::sanitize(c, false) + "\n";
     }
   }
   print(out);

@@ -3,6 +3,7 @@
 
 #include <bch/error.hpp>
 #include <bch/util/log.hpp>
+#include <bch/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -15,7 +16,12 @@ struct DrainOptions {
   bool json = false;
   bool hook = false;
   std::string match;
+  std::size_t budget = spool::k_default_budget;
 };
+
+constexpr std::string_view k_more_hint =
+    "The next prompts show them; `bch read <id>` shows one whole, `bch inbox --brief` lists "
+    "them.";
 
 // Claims and prints every matching message. Each one is printed while it is claimed and
 // deleted only after its output was written, so a drainer killed mid-way never loses a
@@ -24,15 +30,19 @@ void drain(const DrainOptions& o, Globals& g) {
   const std::string& agent = g.agent();
   auto& spool = g.spool();
   auto candidates = spool::unread_matching(spool, agent, non_empty(o.match));
+  if (o.hook) {
+    spool::show_within_budget(
+        spool, agent, candidates, o.budget, k_more_hint, [](const std::string& text) {
+          print(text);
+        });
+    return;
+  }
   std::size_t claimed = 0;
   for (const auto& candidate : candidates) {
     spool.take(agent, candidate.id, false, [&](const Message& m) {
       std::string out;
       if (o.json) {
         out = (claimed == 0 ? "[" : ",\n") + message_json(m);
-      } else if (o.hook && claimed == 0) {
-        out = fmt::format("[backchannel] {} message(s) for {}:\n\n", candidates.size(), agent)
-              + format_message(m);
       } else {
         out = (claimed == 0 ? "" : "\n") + format_message(m);
       }
@@ -61,7 +71,8 @@ void run_drain(const DrainOptions& o, Globals& g) {
     }
     drain(o, g);
   } catch (const std::exception& e) {
-    (void)std::fprintf(stderr, "bch: inbox not checked: %s\n", e.what());
+    (void)std::fprintf(
+        stderr, "bch: inbox not checked: %s\n", util::sanitize(e.what(), false).c_str());
   }
 }
 
@@ -72,6 +83,11 @@ void add_drain(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("drain", "claim and print unread messages (they are then gone)");
   cmd->add_flag("--json", o->json, "a JSON array of messages ([] when none)");
   cmd->add_flag("--hook", o->hook, "for agent hooks: silent when nothing, never fails");
+  cmd->add_option("--budget",
+                  o->budget,
+                  "with --hook: at most this many characters of output (default 8000); what "
+                  "does not fit stays unread")
+      ->check(CLI::Range(spool::k_min_budget, std::size_t{100'000'000}));
   cmd->add_option(
       "--match", o->match, "this session's repo or path: scoped messages must match it");
   cmd->callback([o, &g] { run_drain(*o, g); });

@@ -7,13 +7,14 @@
 namespace bch::cli {
 namespace {
 
-void run_mcp(Globals& g) {
+void run_mcp(std::size_t budget, Globals& g) {
   // Identity and spool are looked up per tool call: a server started before `bch init`
   // still answers, and reports the missing identity as a tool error.
   mcp::Session session;
   session.spool = [&g]() -> spool::Spool& { return g.spool(); };
   session.agent = [&g]() -> const std::string& { return g.agent(); };
   session.default_match = mcp::session_context();
+  session.budget = budget;
   mcp::Server(std::move(session)).serve(STDIN_FILENO, STDOUT_FILENO);
 }
 
@@ -22,7 +23,13 @@ void run_mcp(Globals& g) {
 void add_mcp(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand(
       "mcp", "serve the bch tools to an agent over MCP (JSON-RPC on stdin/stdout)");
-  cmd->callback([&g] { run_mcp(g); });
+  auto budget = std::make_shared<std::size_t>(spool::k_default_budget);
+  cmd->add_option("--budget",
+                  *budget,
+                  "at most this many characters in a bch_inbox result (default 8000); what does "
+                  "not fit stays unread")
+      ->check(CLI::Range(spool::k_min_budget, std::size_t{100'000'000}));
+  cmd->callback([budget, &g] { run_mcp(*budget, g); });
 }
 
 }  // namespace bch::cli

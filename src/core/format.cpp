@@ -1,3 +1,4 @@
+#include <bch/address.hpp>
 #include <bch/format.hpp>
 
 #include <fmt/format.h>
@@ -7,37 +8,67 @@ namespace {
 
 constexpr std::size_t k_brief_body_chars = 120;
 
-std::string header(const Message& m) {
-  return fmt::format("{} -> {}{} ({}, id {})",
-                     sanitize(m.from, false),
-                     sanitize(m.to, false),
-                     m.priority == Priority::urgent ? " [URGENT]" : "",
-                     sanitize(m.ts, false),
-                     short_id(m.id));
+using util::sanitize;
+
+// A name from a record as shown: as it is when it is a valid name, else quoted and
+// escaped, so that a planted "from" cannot carry the rest of a fake header.
+std::string shown_name(std::string_view name, bool target) {
+  std::string_view bare = name;
+  if (target && !bare.empty() && (bare.front() == '@' || bare.front() == '#')) {
+    bare.remove_prefix(1);
+  }
+  return is_valid_agent_name(bare) ? std::string(name) : sanitize(in_quotes(name), false);
 }
 
 bool is_space(char c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-}  // namespace
-
-std::string sanitize(std::string_view text, bool keep_newlines) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    bool c1 = c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80
-              && static_cast<unsigned char>(text[i + 1]) <= 0x9f;
-    if ((c < 0x20 && !(keep_newlines && (c == '\n' || c == '\t'))) || c == 0x7f || c1) {
-      out += "\xef\xbf\xbd";
-      i += c1 ? 1 : 0;
-    } else {
-      out += static_cast<char>(c);
+// The header and the record's optional lines.
+std::string head(const Message& m) {
+  std::string out = format_header(m) + "\n";
+  if (m.scope) {
+    out += fmt::format("  scope: {}\n", sanitize(*m.scope, false));
+  }
+  if (m.thread) {
+    out += fmt::format("  thread: {}\n", sanitize(*m.thread, false));
+  }
+  if (!m.refs.empty()) {
+    out += "  refs: ";
+    for (std::size_t i = 0; i < m.refs.size(); ++i) {
+      out += (i ? ", " : "") + sanitize(m.refs[i], false);
     }
+    out += "\n";
   }
   return out;
 }
+
+// Each line of `body` behind the body mark (a blank line shows the mark alone).
+std::string framed_body(std::string_view body) {
+  std::string text = sanitize(body, true);
+  std::string out;
+  out.reserve(text.size() + text.size() / 16 + 8);
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t end = text.find('\n', start);
+    std::string_view line =
+        std::string_view(text).substr(start, end == std::string::npos ? end : end - start);
+    if (line.empty()) {
+      out += k_body_mark.substr(0, k_body_mark.size() - 1);
+    } else {
+      out += k_body_mark;
+      out += line;
+    }
+    out += '\n';
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string xml_escape(std::string_view text) {
   std::string out;
@@ -60,43 +91,53 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
-std::string format_message(const Message& m) {
-  std::string out = header(m) + "\n";
-  if (m.scope) {
-    out += fmt::format("  scope: {}\n", sanitize(*m.scope, false));
-  }
-  if (m.thread) {
-    out += fmt::format("  thread: {}\n", sanitize(*m.thread, false));
-  }
-  if (!m.refs.empty()) {
-    out += "  refs: ";
-    for (std::size_t i = 0; i < m.refs.size(); ++i) {
-      out += (i ? ", " : "") + sanitize(m.refs[i], false);
-    }
-    out += "\n";
-  }
-  out += sanitize(m.body, true);
-  if (out.back() != '\n') {
-    out += '\n';
-  }
-  return out;
+std::string format_header(const Message& m) {
+  return fmt::format("{} -> {}{} ({}, id {})",
+                     shown_name(m.from, false),
+                     shown_name(m.to, true),
+                     m.priority == Priority::urgent ? " [URGENT]" : "",
+                     sanitize(m.ts, false),
+                     sanitize(short_id(m.id), false));
 }
 
-std::string cut_chars(std::string text, std::size_t max_chars) {
-  // Cut on a UTF-8 character boundary, counting characters, not bytes.
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80 && ++chars > max_chars) {
-      text.resize(i);
-      // Make room for the ellipsis within the limit.
-      std::size_t j = text.size();
-      while (j > 0 && (static_cast<unsigned char>(text[--j]) & 0xc0) == 0x80) {
-      }
-      text.resize(j);
-      return text + "…";
-    }
+std::string format_message(const Message& m) {
+  return head(m) + framed_body(m.body);
+}
+
+std::string format_message_cut(const Message& m, std::size_t max_chars) {
+  std::string whole = format_message(m);
+  std::size_t total = util::utf8_length(whole);
+  if (total <= max_chars) {
+    return whole;
   }
-  return text;
+  std::string top = head(m);
+  std::string note =
+      fmt::format("{}… [cut: this message has {} characters; only the first part is shown]\n",
+                  k_body_mark,
+                  total);
+  std::size_t fixed = util::utf8_length(top) + util::utf8_length(note);
+  std::size_t room = max_chars > fixed ? max_chars - fixed : 0;
+  // Whole lines of the framed body, as many as fit.
+  std::string body = framed_body(m.body);
+  std::string shown;
+  std::size_t used = 0;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    std::size_t end = body.find('\n', start);
+    std::string_view line = std::string_view(body).substr(start, end + 1 - start);
+    std::size_t chars = util::utf8_length(line);
+    if (used + chars > room) {
+      // A long first line is shown in part rather than not at all.
+      if (shown.empty() && room > k_body_mark.size() + 1) {
+        shown = util::cut_chars(std::string(line.substr(0, line.size() - 1)), room - 1) + "\n";
+      }
+      break;
+    }
+    shown += line;
+    used += chars;
+    start = end + 1;
+  }
+  return top + shown + note;
 }
 
 std::string format_brief(const Message& m) {
@@ -113,9 +154,8 @@ std::string format_brief(const Message& m) {
     in_space = false;
     folded += c;
   }
-  folded = sanitize(folded, false);
-  folded = cut_chars(std::move(folded), k_brief_body_chars);
-  return header(m) + ": " + folded;
+  folded = util::cut_chars(sanitize(folded, false), k_brief_body_chars);
+  return format_header(m) + ": " + folded;
 }
 
 std::string message_json(const Message& message) {
@@ -127,11 +167,12 @@ std::string format_agent(const spool::AgentRecord& agent) {
   if (!agent.subscriptions.empty()) {
     subs = " (";
     for (std::size_t i = 0; i < agent.subscriptions.size(); ++i) {
-      subs += (i ? ", " : "") + agent.subscriptions[i];
+      subs += (i ? ", " : "") + sanitize(agent.subscriptions[i], false);
     }
     subs += ")";
   }
-  return fmt::format("{}{} — last seen {}", agent.name, subs, agent.last_seen);
+  return fmt::format(
+      "{}{} — last seen {}", shown_name(agent.name, false), subs, sanitize(agent.last_seen, false));
 }
 
 }  // namespace bch

@@ -10,6 +10,7 @@
 #include <bch/format.hpp>
 #include <bch/mcp/server.hpp>
 #include <bch/util/fs.hpp>
+#include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
 #include <bch/util/process.hpp>
 #include <bch/version.hpp>
@@ -149,10 +150,15 @@ std::string required_string(const json& args, const char* key) {
   return *value;
 }
 
+constexpr std::string_view k_more_hint =
+    "Call bch_inbox again for them, or bch_peek to list them and bch_take to claim one.";
+
+// The framed messages after the note on how to read them.
 std::string format_list(const std::vector<Message>& messages) {
-  std::string out;
+  std::string out(k_frame_note);
+  out += '\n';
   for (const auto& m : messages) {
-    out += (out.empty() ? "" : "\n") + format_message(m);
+    out += "\n" + format_message(m);
   }
   return out;
 }
@@ -225,13 +231,13 @@ private:
     if (!claim) {
       return candidates.empty() ? "inbox empty" : format_list(candidates);
     }
-    std::vector<Message> claimed;
-    for (const auto& candidate : candidates) {
-      if (auto m = spool.take(agent, candidate.id, false)) {
-        claimed.push_back(std::move(*m));
-      }
-    }
-    return claimed.empty() ? "inbox empty" : format_list(claimed);
+    // Claimed only as the result is built: a message that does not fit stays unread.
+    std::string out;
+    spool::show_within_budget(
+        spool, agent, candidates, m_session.budget, k_more_hint, [&](const std::string& text) {
+          out += text;
+        });
+    return out.empty() ? "inbox empty" : out;
   }
 
   std::string agents() {
@@ -266,7 +272,7 @@ private:
     if (!taken) {
       throw Error(ErrorKind::not_found, fmt::format("no unread message with id {}", handle));
     }
-    return format_message(*taken);
+    return std::string(k_frame_note) + "\n\n" + format_message(*taken);
   }
 
   Session& m_session;
@@ -349,7 +355,7 @@ std::optional<json> handle_message(Session& session, const json& message) {
     return rpc_result(id, json{{"tools", tool_list()}});
   }
   if (name != "tools/call") {
-    return rpc_error(id, k_method_not_found, "method not found: " + name);
+    return rpc_error(id, k_method_not_found, "method not found: " + util::sanitize(name, false));
   }
   auto tool_name = params.find("name");
   if (tool_name == params.end() || !tool_name->is_string()) {
@@ -364,13 +370,13 @@ std::optional<json> handle_message(Session& session, const json& message) {
   }
   std::string tool = tool_name->get<std::string>();
   if (!known_tool(tool)) {
-    return rpc_error(id, k_invalid_params, "unknown tool: " + tool);
+    return rpc_error(id, k_invalid_params, "unknown tool: " + util::sanitize(tool, false));
   }
   try {
     return rpc_result(id, tool_text(Tools(session, args).call(tool), false));
   } catch (const std::exception& e) {
-    util::debug(fmt::format("{} failed: {}", tool, e.what()));
-    return rpc_result(id, tool_text(e.what(), true));
+    util::debug(fmt::format("{} failed: {}", util::sanitize(tool, false), e.what()));
+    return rpc_result(id, tool_text(util::sanitize(e.what(), false), true));
   }
 }
 
@@ -387,7 +393,7 @@ std::optional<std::string> Server::handle_line(std::string_view line) {
   if (line.size() > k_max_line_bytes) {
     return dump(rpc_error(nullptr, k_invalid_request, "request too large"));
   }
-  json message = json::parse(line, nullptr, false);
+  json message = util::parse_json<json>(line);
   if (message.is_discarded()) {
     return dump(rpc_error(nullptr, k_parse_error, "parse error: not valid JSON"));
   }

@@ -3,6 +3,7 @@
 #include <bch/error.hpp>
 #include <bch/util/atomic_file.hpp>
 #include <bch/util/fs.hpp>
+#include <bch/util/json.hpp>
 
 #include <fmt/format.h>
 
@@ -66,14 +67,32 @@ bool HomeFiles::exists(const fs::path& relative) const {
 }
 
 std::optional<std::string> HomeFiles::read(const fs::path& relative) const {
-  return util::read_file(resolve(relative));
+  try {
+    return util::read_file(resolve(relative));
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::protocol) {
+      throw;
+    }
+    // Not a regular file (a FIFO would hang a plain read), or absurdly large.
+    throw Error(ErrorKind::protocol,
+                fmt::format("cannot edit {}: {} — not touching it", display(relative), e.what()));
+  }
 }
 
 bool HomeFiles::write(const fs::path& relative, const std::string& content, unsigned mode) const {
   fs::path target = resolve(relative);
-  auto old = util::read_file(target);
+  auto old = read(relative);
   if (old == content) {
     return false;
+  }
+  struct stat existing {};
+  if (old && ::stat(target.c_str(), &existing) == 0 && (existing.st_mode & S_IWUSR) == 0) {
+    // Read-only is the user's word that the file is not to change (root could write it
+    // anyway, and replacing it would also drop the mode).
+    throw Error(ErrorKind::io,
+                fmt::format("cannot edit {}: it is read-only (mode {:04o}) — not touching it",
+                            display(relative),
+                            existing.st_mode & 07777));
   }
   // Create missing folders one at a time, each checked again once it exists, so a
   // symlink planted along the way cannot lead the write outside the home.
@@ -146,7 +165,7 @@ bool JsonFile::save() const {
   // Unchanged content is not rewritten, whatever its formatting.
   auto old = m_files.read(m_relative);
   if (old && old->find_first_not_of(" \t\r\n") != std::string::npos
-      && nlohmann::ordered_json::parse(*old, nullptr, false) == m_value) {
+      && util::parse_json<nlohmann::ordered_json>(*old) == m_value) {
     return false;
   }
   return m_files.write(m_relative, text, 0600);

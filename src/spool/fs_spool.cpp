@@ -53,6 +53,7 @@
 #include <bch/util/file_lock.hpp>
 #include <bch/util/fs.hpp>
 #include <bch/util/group_sync.hpp>
+#include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
 
 #include <fmt/format.h>
@@ -134,7 +135,7 @@ AgentRecord record_from_json(const std::string& name, const RecordJson& json) {
 
 // Parses an agent record file; throws Error(protocol) naming it if it is not an object.
 RecordJson parse_record(const fs::path& path, const std::string& text) {
-  auto json = RecordJson::parse(text, nullptr, false);
+  auto json = util::parse_json<RecordJson>(text);
   if (json.is_discarded() || !json.is_object()) {
     throw Error(
         ErrorKind::protocol,
@@ -152,10 +153,17 @@ void write_record(const fs::path& path, const RecordJson& json) {
 // Moves a file that cannot be a message out of new/ (or cur/) into bad/, so it stops
 // blocking the inbox, and says so once on stderr. A concurrent reader may have moved it
 // already; that is fine.
+// Never fails: with the disk full (no room for bad/) the file stays where it is, skipped.
 void set_aside(const fs::path& file, const fs::path& inbox, std::string_view why) {
   fs::path bad = inbox / "bad";
-  util::make_private_dirs(bad);
   fs::path dest = bad / file.filename();
+  try {
+    util::make_private_dirs(bad);
+  } catch (const Error& e) {
+    util::warn(
+        fmt::format("skipping unreadable message '{}' ({}): {}", file.string(), why, e.what()));
+    return;
+  }
   if (std::rename(file.c_str(), dest.c_str()) == 0) {
     util::warn(fmt::format(
         "moved unreadable message '{}' to '{}': {}", file.string(), dest.string(), why));
@@ -273,10 +281,16 @@ void FsSpool::touch(const AgentRecord& record) {
   if (seen && now - *seen < k_last_seen_interval_ms && *seen <= now) {
     return;
   }
-  update_record(record.name, [&](RecordJson& json) {
-    json["lastSeen"] = format_timestamp(now);
-    return true;
-  });
+  // Best effort: by now the message is delivered (or the inbox read), and a failure
+  // here (a full disk) must not turn that into an error whose retry sends it twice.
+  try {
+    update_record(record.name, [&](RecordJson& json) {
+      json["lastSeen"] = format_timestamp(now);
+      return true;
+    });
+  } catch (const Error& e) {
+    util::warn(fmt::format("last seen of {} not updated: {}", in_quotes(record.name), e.what()));
+  }
 }
 
 AgentRecord FsSpool::register_agent(const std::string& name) {
@@ -488,9 +502,9 @@ std::optional<Message> FsSpool::read_unread(const std::string& agent, const std:
   auto id = id_from_file_name(file);
   std::optional<std::string> text;
   try {
-    text = util::read_file(path);
-  } catch (const Error&) {
-    set_aside(path, inbox, "unreadable");
+    text = util::read_file(path, k_max_message_file_bytes);
+  } catch (const Error& e) {
+    set_aside(path, inbox, e.what());
     return std::nullopt;
   }
   if (!text) {
@@ -539,10 +553,15 @@ bool FsSpool::take(const std::string& agent,
   // Lock the message before claiming it. The lock lives as long as this claim, so a
   // claim whose process died (its lock gone with it) can be told from one in progress
   // and undone by recover_claims(); and of two claimers, the second to lock gives way.
-  util::Fd fd(::open(unread.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO planted as new/<id>.json must not hang the reader.
+  util::Fd fd(::open(unread.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd) {
     if (errno == ENOENT) {
       return false;  // never there, or another claimer won
+    }
+    if (errno == ELOOP) {
+      set_aside(unread, inbox, "it is a symbolic link");
+      return false;
     }
     throw Error(ErrorKind::io,
                 util::errno_message(fmt::format("cannot claim '{}'", unread.string()), errno));
@@ -573,11 +592,8 @@ bool FsSpool::take(const std::string& agent,
   util::crash_point("take.claimed");
   std::optional<Message> message;
   try {
-    auto text = util::read_file(claiming);
-    if (!text) {
-      return false;
-    }
-    message = parse_message(*text);
+    // The descriptor locked above is the claimed file (a rename keeps the inode).
+    message = parse_message(util::read_open_file(fd.get(), claiming, k_max_message_file_bytes));
     if (message->id != id) {
       throw Error(ErrorKind::protocol, "its name is not <id>.json of the message inside");
     }
@@ -615,7 +631,7 @@ void FsSpool::recover_claims(const fs::path& inbox) {
       continue;
     }
     fs::path claiming = inbox / "cur" / name;
-    util::Fd fd(::open(claiming.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    util::Fd fd(::open(claiming.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       continue;  // gone, or its claimer is still at work
     }

@@ -1,5 +1,6 @@
 #include <bch/address.hpp>
 #include <bch/error.hpp>
+#include <bch/format.hpp>
 #include <bch/scope.hpp>
 #include <bch/spool/brain_spool.hpp>
 #include <bch/spool/fs_spool.hpp>
@@ -81,6 +82,59 @@ std::vector<Message> unread_matching(Spool& spool,
   auto all = spool.inbox(agent);
   std::erase_if(all, [&](const Message& m) { return !wanted(m, match, urgent_only); });
   return all;
+}
+
+std::size_t show_within_budget(Spool& spool,
+                               const std::string& agent,
+                               const std::vector<Message>& candidates,
+                               std::size_t budget,
+                               std::string_view more_hint,
+                               const std::function<void(const std::string&)>& emit) {
+  if (candidates.empty()) {
+    return 0;
+  }
+  std::string top = fmt::format("[backchannel] {} message(s) for {}:\n{}\n",
+                                candidates.size(),
+                                util::sanitize(agent, false),
+                                k_frame_note);
+  auto footer = [&](std::size_t waiting, bool cut) {
+    return fmt::format(
+        "\n[backchannel] {} message(s) wait unread{}: {} did not fit in this output ({} "
+        "characters at most). {}\n",
+        waiting,
+        cut ? ", the one cut above included" : "",
+        waiting == 1 ? "it" : "they",
+        budget,
+        more_hint);
+  };
+  // Room kept for the footer, so that the whole output stays within the budget.
+  std::size_t reserve = util::utf8_length(footer(candidates.size(), true));
+  std::size_t used = util::utf8_length(top);
+  std::size_t claimed = 0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    bool first = claimed == 0;  // the top lines go out with the first message
+    std::string shown = "\n" + format_message(candidates[i]);
+    std::size_t chars = util::utf8_length(shown);
+    if (used + chars + reserve > budget) {
+      if (!first) {
+        emit(footer(candidates.size() - i, false));
+        return claimed;
+      }
+      // Alone over the budget: shown cut, and left unread.
+      std::size_t room = budget > used + reserve + 1 ? budget - used - reserve - 1 : 0;
+      emit(top + "\n" + format_message_cut(candidates[i], room)
+           + footer(candidates.size() - i, true));
+      return claimed;
+    }
+    bool taken = spool.take(agent, candidates[i].id, false, [&](const Message& m) {
+      emit((first ? top : std::string()) + "\n" + format_message(m));
+    });
+    if (taken) {
+      used += chars;
+      ++claimed;
+    }
+  }
+  return claimed;
 }
 
 std::unique_ptr<Spool> open_spool(const Settings& settings, bool quick) {

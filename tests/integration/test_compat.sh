@@ -47,7 +47,7 @@ expect_eq "$("$BCH" channels)" "#dev
 expect_eq "$("$BCH" inbox --brief)" "alice -> @bob (2026-05-01T08:59:00.000Z, id c566a962): older message
 alice -> #dev [URGENT] (2026-05-01T09:01:00.000Z, id 87654321): newer, on #dev" "waiting messages, in ts order"
 expect_eq "$("$BCH" read c566a962)" "alice -> @bob (2026-05-01T08:59:00.000Z, id c566a962)
-older message" "read a UUIDv4 message by its short id"
+  │ older message" "read a UUIDv4 message by its short id"
 
 # Our writes keep their fields and their shape.
 "$BCH" sub ops >/dev/null

@@ -33,10 +33,10 @@ expect_eq "$(jq -r '.[0] | has("scope") or has("thread") or has("refs")' <<<"$js
 ts=$(jq -r '.[0].ts' <<<"$json")
 expect_match "$ts" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$' "ts format"
 expect_eq "$("$BCH" inbox)" "alice -> @bob ($ts, id $short)
-PR 42 merged, rebase now" "inbox full form"
+  │ PR 42 merged, rebase now" "inbox full form"
 expect_eq "$("$BCH" inbox --brief)" "alice -> @bob ($ts, id $short): PR 42 merged, rebase now" "brief form"
 expect_eq "$("$BCH" drain)" "alice -> @bob ($ts, id $short)
-PR 42 merged, rebase now" "drain prints it"
+  │ PR 42 merged, rebase now" "drain prints it"
 expect_eq "$("$BCH" inbox)" "inbox empty" "drain deleted it"
 expect_eq "$(ls "$BACKCHANNEL_HOME/spool/bob/cur" "$BACKCHANNEL_HOME/spool/bob/new")" \
   "$(printf '%s\n\n%s' "$BACKCHANNEL_HOME/spool/bob/cur:" "$BACKCHANNEL_HOME/spool/bob/new:")" \
@@ -57,9 +57,9 @@ expect_eq "$("$BCH" inbox --match git@github.com:org/myrepo.git)" "alice -> bob 
   scope: github.com/org/myrepo
   thread: $id
   refs: src/a.cpp, https://x.test/y
-line one
-
-  line   three" "full form with every field"
+  │ line one
+  │
+  │   line   three" "full form with every field"
 expect_eq "$("$BCH" inbox --brief --match https://github.com/org/myrepo)" \
   "alice -> bob [URGENT] ($ts, id ${m: -8}): line one line three" "brief folds whitespace"
 expect_eq "$("$BCH" drain --match github.com/org/notmyrepo --json)" "[]" "whole-segment scope match"
@@ -90,7 +90,7 @@ out=$(as alice send @bob "one")
 as alice send @bob "two" >/dev/null
 s1=${out#sent }
 s1=${s1%% *}
-expect_match "$("$BCH" read "$s1")" "^alice -> @bob .*id $s1\)"$'\n'"one$" "read by short id"
+expect_match "$("$BCH" read "$s1")" "^alice -> @bob .*id $s1\)"$'\n'"  │ one$" "read by short id"
 id2=$("$BCH" inbox --json | id_of)
 "$BCH" read "${id2:0:20}" --keep >/dev/null
 expect_eq "$(ls "$BACKCHANNEL_HOME/spool/bob/cur")" "$id2.json" "--keep keeps it in cur/"

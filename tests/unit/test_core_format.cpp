@@ -27,14 +27,14 @@ std::size_t utf8_length(const std::string& s) {
 TEST_CASE("the full form has the header, optional lines, then the body", "[output]") {
   auto m = sample("hello\nworld");
   CHECK(bch::format_message(m)
-        == "alice -> @bob (2026-06-12T12:00:00.000Z, id 6d2c1b3a)\nhello\nworld\n");
+        == "alice -> @bob (2026-06-12T12:00:00.000Z, id 6d2c1b3a)\n  │ hello\n  │ world\n");
   m.priority = bch::Priority::urgent;
   m.scope = "repo";
   m.thread = "t1";
   m.refs = {"a", "b"};
   CHECK(bch::format_message(m)
         == "alice -> @bob [URGENT] (2026-06-12T12:00:00.000Z, id 6d2c1b3a)\n"
-           "  scope: repo\n  thread: t1\n  refs: a, b\nhello\nworld\n");
+           "  scope: repo\n  thread: t1\n  refs: a, b\n  │ hello\n  │ world\n");
 }
 
 TEST_CASE("the brief form folds whitespace and cuts the body to 120 characters", "[output]") {

@@ -25,6 +25,8 @@ struct Session {
   // The session's repository (git origin URL, else working directory): the default
   // `match` of bch_inbox and bch_peek, as the Claude Code hook passes it.
   std::optional<std::string> default_match;
+  // At most this many characters in a bch_inbox result; what does not fit stays unread.
+  std::size_t budget = spool::k_default_budget;
 };
 
 class Server {

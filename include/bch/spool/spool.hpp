@@ -112,6 +112,27 @@ std::vector<std::string> channel_recipients(const std::vector<AgentRecord>& agen
                                             const std::string& channel,
                                             const std::string& from);
 
+// The default character budget of `drain --hook` and MCP `bch_inbox`: harnesses cut
+// longer hook output (Claude Code keeps 10,000 characters), and a message claimed but
+// cut away would be lost.
+inline constexpr std::size_t k_default_budget = 8000;
+inline constexpr std::size_t k_min_budget = 500;
+
+// Shows `candidates` (oldest first) the way the hook does, claiming only what is shown:
+// "[backchannel] N message(s) for <agent>:", the note on framing, then each message in
+// its frame while the whole output stays within `budget` characters. Each message is
+// passed to `emit` (with the lines before it) while it is claimed, and deleted only
+// after `emit` returned. The first message that does not fit stops the run: it and
+// those after it stay unread, and a last line says how many wait, then `more_hint`. A
+// first message that alone exceeds the budget is shown cut and stays unread. Emits
+// nothing when there are no candidates. Returns how many messages were claimed.
+std::size_t show_within_budget(Spool& spool,
+                               const std::string& agent,
+                               const std::vector<Message>& candidates,
+                               std::size_t budget,
+                               std::string_view more_hint,
+                               const std::function<void(const std::string&)>& emit);
+
 // True if a reader with `match` (and `urgent_only`) should see `message`.
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only);
 
