@@ -175,9 +175,19 @@ public:
                               name,
                               e.what()));
     }
-    if (keys.kind({"mcp_servers", "backchannel"}) != TomlKeys::Kind::absent) {
+    // Registered means a command: a table holding only [mcp_servers.backchannel.env]
+    // registers nothing.
+    KeyPath table{"mcp_servers", "backchannel"};
+    if (keys.kind({"mcp_servers", "backchannel", "command"}) == TomlKeys::Kind::value) {
       m_report(fmt::format("[codex] MCP server already registered in {}", name));
       return;
+    }
+    if (keys.kind(table) == TomlKeys::Kind::value || keys.defined_directly(table)) {
+      throw Error(ErrorKind::protocol,
+                  fmt::format("cannot edit {}: mcp_servers.backchannel has no command — add "
+                              "command = {} and args = [\"mcp\"] to it by hand",
+                              name,
+                              toml_string(m_options.bch)));
     }
     if (keys.kind({"mcp_servers"}) == TomlKeys::Kind::value) {
       throw Error(ErrorKind::protocol,
@@ -191,8 +201,10 @@ public:
     if (!text.empty()) {
       text += '\n';
     }
-    text += fmt::format("[mcp_servers.backchannel]\ncommand = {}\nargs = [\"mcp\"]\n",
-                        toml_string(m_options.bch));
+    text += fmt::format("[mcp_servers.backchannel]\ncommand = {}\n", toml_string(m_options.bch));
+    if (keys.kind({"mcp_servers", "backchannel", "args"}) == TomlKeys::Kind::absent) {
+      text += "args = [\"mcp\"]\n";
+    }
     m_files.write(file, text, 0600);
     m_report(fmt::format("[codex] registered the MCP server in {}", name));
   }

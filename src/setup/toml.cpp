@@ -31,7 +31,11 @@ public:
         table_header();
         end_of_line();
       } else {
-        KeyPath path = join(m_table, parse_key());
+        KeyPath key = parse_key();
+        KeyPath path = join(m_table, key);
+        for (std::size_t n = m_table.size() + 1; n < path.size(); ++n) {
+          m_keys.m_dotted.emplace(path.begin(), path.begin() + static_cast<long>(n));
+        }
         expect('=', "expected '=' after a key");
         skip_blank();
         m_pending_inline = path;
@@ -170,6 +174,7 @@ private:
       }
     } else {
       define(path, Kind::table);
+      m_keys.m_headers.insert(path);
     }
     m_table = path;
   }
@@ -362,7 +367,12 @@ private:
   }
 
   // Parses one value; every value is closed to additions, so its kind is always value.
+  // Arrays and inline tables recurse: their nesting is capped so that no file can
+  // exhaust the stack.
   Kind value_kind() {
+    if (++m_depth > k_max_depth) {
+      fail(fmt::format("values nested deeper than {}", k_max_depth));
+    }
     char c = peek();
     if (starts_with("\"\"\"")) {
       multiline_string('"');
@@ -379,6 +389,7 @@ private:
     } else {
       scalar();
     }
+    --m_depth;
     return Kind::value;
   }
 
@@ -406,6 +417,10 @@ private:
       }
     }
     std::string token(m_text.substr(start, m_pos - start));
+    if (token.size() > k_max_scalar) {
+      // std::regex recurses per character: a long token would exhaust the stack.
+      fail("value too long");
+    }
     if (token.empty()) {
       fail(done() ? "expected a value"
                   : fmt::format("unexpected '{}' where a value belongs", peek()));
@@ -415,7 +430,11 @@ private:
     }
   }
 
+  static constexpr int k_max_depth = 64;
+  static constexpr std::size_t k_max_scalar = 128;
+
   std::string_view m_text;
+  int m_depth = 0;
   TomlKeys& m_keys;
   std::size_t m_pos = 0;
   int m_line = 1;

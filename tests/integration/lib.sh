@@ -62,6 +62,14 @@ expect_match() {
   fi
 }
 
+# expect_contains <actual> <fixed string> <what>
+expect_contains() {
+  if ! printf '%s' "$1" | grep -Fq -- "$2"; then
+    printf 'FAIL: %s\n--- expected to contain\n%s\n--- actual\n%s\n' "$3" "$2" "$1" >&2
+    exit 1
+  fi
+}
+
 # expect_fail <exit code> <exact stderr> <command...>: the command fails with that code,
 # prints exactly that on stderr and nothing on stdout.
 expect_fail() {
@@ -72,6 +80,19 @@ expect_fail() {
   [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc from: $*  (stderr: $(cat "$T/stderr"))"
   expect_eq "$(cat "$T/stderr")" "$err" "stderr of: $*"
   expect_eq "$out" "" "stdout of: $*"
+}
+
+# expect_run <exit code> <exact stdout> <exact stderr> <command...>: runs the command once
+# and checks its status, stdout and stderr together (a `$(cmd)` alone never sees the
+# status). Use "*" for an output that is not checked; RUN_OUT and RUN_ERR hold both.
+expect_run() {
+  local code=$1 want_out=$2 want_err=$3 rc=0
+  shift 3
+  RUN_OUT=$("$@" 2>"$T/run.err") || rc=$?
+  RUN_ERR=$(cat "$T/run.err")
+  [ "$rc" -eq "$code" ] || fail "expected exit $code, got $rc from: $*  (stderr: $RUN_ERR)"
+  [ "$want_out" = "*" ] || expect_eq "$RUN_OUT" "$want_out" "stdout of: $*"
+  [ "$want_err" = "*" ] || expect_eq "$RUN_ERR" "$want_err" "stderr of: $*"
 }
 
 # snapshot: a listing of every file under the home with its content hash, for

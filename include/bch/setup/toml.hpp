@@ -6,6 +6,7 @@
 // appends, so every comment and byte already in the file stays as it is.
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +30,16 @@ public:
   // (a key an inline table lacks) is absent: ask about its parent to see it is closed.
   Kind kind(const KeyPath& path) const;
 
+  // Whether the table `path` is defined directly, by a [header] or by dotted keys: then
+  // a [path] header added later would define it twice.
+  bool defined_directly(const KeyPath& path) const {
+    return m_headers.count(path) != 0 || m_dotted.count(path) != 0;
+  }
+
 private:
   std::map<KeyPath, Kind> m_defined;
+  std::set<KeyPath> m_headers;
+  std::set<KeyPath> m_dotted;
   friend class TomlParser;
 };
 
