@@ -114,61 +114,348 @@ bool HomeFiles::write(const fs::path& relative, const std::string& content, unsi
   return true;
 }
 
-JsonFile::JsonFile(const HomeFiles& files, fs::path relative)
-    : m_files(files), m_relative(std::move(relative)) {
+namespace {
+
+// Where each value of a JSON text lies: enough structure to add a key after the last
+// one, in the file's own layout. The text was parsed by nlohmann first, so it is JSON
+// (or JSONC) and at most k_max_json_depth deep.
+struct Span {
+  enum class Kind { object, array, other } kind = Kind::other;
+  std::size_t start = 0;
+  std::size_t end = 0;
+  std::vector<std::string> keys;        // objects: each member's key, decoded
+  std::vector<std::size_t> key_starts;  // objects: where each key's quote is
+  std::vector<Span> children;           // members' values, or elements
+};
+
+class SpanParser {
+public:
+  explicit SpanParser(std::string_view text) : m_text(text) {}
+
+  Span parse() {
+    Span root = value();
+    return root;
+  }
+
+private:
+  char at(std::size_t i) const {
+    if (i >= m_text.size()) {
+      throw Error(ErrorKind::internal, "JSON text ended early");
+    }
+    return m_text[i];
+  }
+
+  void skip() {
+    while (m_pos < m_text.size()) {
+      char c = m_text[m_pos];
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        ++m_pos;
+      } else if (c == '/' && m_pos + 1 < m_text.size() && m_text[m_pos + 1] == '/') {
+        std::size_t end = m_text.find('\n', m_pos);
+        m_pos = end == std::string_view::npos ? m_text.size() : end;
+      } else if (c == '/' && m_pos + 1 < m_text.size() && m_text[m_pos + 1] == '*') {
+        std::size_t end = m_text.find("*/", m_pos + 2);
+        m_pos = end == std::string_view::npos ? m_text.size() : end + 2;
+      } else {
+        return;
+      }
+    }
+  }
+
+  void string() {
+    ++m_pos;
+    while (at(m_pos) != '"') {
+      m_pos += at(m_pos) == '\\' ? std::size_t{2} : std::size_t{1};
+    }
+    ++m_pos;
+  }
+
+  Span value() {
+    skip();
+    Span span;
+    span.start = m_pos;
+    char c = at(m_pos);
+    if (c == '{' || c == '[') {
+      bool object = c == '{';
+      span.kind = object ? Span::Kind::object : Span::Kind::array;
+      char close = object ? '}' : ']';
+      ++m_pos;
+      skip();
+      while (at(m_pos) != close) {
+        if (object) {
+          std::size_t key_start = m_pos;
+          string();
+          auto key = nlohmann::json::parse(m_text.substr(key_start, m_pos - key_start));
+          span.keys.push_back(key.get<std::string>());
+          span.key_starts.push_back(key_start);
+          skip();
+          ++m_pos;  // ':'
+        }
+        span.children.push_back(value());
+        skip();
+        if (at(m_pos) == ',') {
+          ++m_pos;
+          skip();
+        }
+      }
+      ++m_pos;
+    } else if (c == '"') {
+      string();
+    } else {
+      while (m_pos < m_text.size()
+             && std::string_view(",]} \t\r\n/").find(m_text[m_pos]) == std::string_view::npos) {
+        ++m_pos;
+      }
+    }
+    span.end = m_pos;
+    return span;
+  }
+
+  std::string_view m_text;
+  std::size_t m_pos = 0;
+};
+
+// The whitespace that begins the line holding `pos`.
+std::string line_indent(const std::string& text, std::size_t pos) {
+  std::size_t start = text.rfind('\n', pos == 0 ? 0 : pos - 1);
+  start = start == std::string::npos ? 0 : start + 1;
+  std::size_t end = text.find_first_not_of(" \t", start);
+  return text.substr(start, std::min(end, pos) - start);
+}
+
+// Whether only whitespace precedes `pos` on its line.
+bool starts_line(const std::string& text, std::size_t pos) {
+  std::size_t start = text.rfind('\n', pos == 0 ? 0 : pos - 1);
+  start = start == std::string::npos ? 0 : start + 1;
+  return pos == 0 || text.find_first_not_of(" \t", start) == pos;
+}
+
+bool multiline(const std::string& text, const Span& span) {
+  return text.find('\n', span.start) < span.end;
+}
+
+}  // namespace
+
+JsonFile::JsonFile(const HomeFiles& files, fs::path relative, bool comments)
+    : m_files(files), m_relative(std::move(relative)), m_comments(comments) {
   auto text = m_files.read(m_relative);
-  if (!text || text->find_first_not_of(" \t\r\n") == std::string::npos) {
-    m_value = nlohmann::ordered_json::object();
+  m_existed = text.has_value();
+  m_original = text.value_or("");
+  if (m_original.find_first_not_of(" \t\r\n") == std::string::npos) {
+    m_value = Json::object();
     return;
   }
+  if (!util::json_depth_within(m_original, util::k_max_json_depth, comments)) {
+    throw Error(ErrorKind::protocol,
+                fmt::format("cannot edit {}: not valid JSON (nested deeper than {}) — fix it, "
+                            "then run `bch setup` again",
+                            name(),
+                            util::k_max_json_depth));
+  }
   try {
-    m_value = nlohmann::ordered_json::parse(*text);
+    m_value = Json::parse(m_original, nullptr, true, comments);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorKind::protocol,
                 fmt::format("cannot edit {}: not valid JSON (line {}) — fix it, then run `bch "
                             "setup` again",
                             name(),
-                            line_of(*text, e.byte == 0 ? 0 : e.byte - 1)));
+                            line_of(m_original, e.byte == 0 ? 0 : e.byte - 1)));
   }
   if (!m_value.is_object()) {
     throw Error(ErrorKind::protocol,
                 fmt::format("cannot edit {}: it is not a JSON object", name()));
   }
-  // Keep the file's indentation: the first indented line shows it.
-  auto newline = text->find('\n');
-  if (newline != std::string::npos && newline + 1 < text->size()) {
+  m_text = m_original;
+  // The file's spacing after a key and between members on one line.
+  if (m_text.find("\": ") == std::string::npos && m_text.find("\":") != std::string::npos) {
+    m_colon = ":";
+  }
+  if (m_text.find(", ") == std::string::npos && m_text.find(",\"") != std::string::npos) {
+    m_comma = ",";
+  }
+  // One level of the file's indentation: the first indented line shows it.
+  auto newline = m_text.find('\n');
+  if (newline != std::string::npos && newline + 1 < m_text.size()) {
     std::size_t start = newline + 1;
-    std::size_t end = text->find_first_not_of(" \t", start);
+    std::size_t end = m_text.find_first_not_of(" \t", start);
     if (end != std::string::npos && end > start) {
-      m_indent_char = (*text)[start];
-      m_indent = static_cast<int>(end - start);
+      m_indent = m_text.substr(start, end - start);
     }
   }
 }
 
-nlohmann::ordered_json& JsonFile::object_at(nlohmann::ordered_json& parent,
-                                            const std::string& key) {
-  auto& child = parent[key];
-  if (child.is_null()) {
-    child = nlohmann::ordered_json::object();
+const JsonFile::Json* JsonFile::find(const Path& path) const {
+  const Json* node = &m_value;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (!node->is_object()) {
+      throw Error(ErrorKind::protocol,
+                  fmt::format("cannot edit {}: \"{}\" is not a JSON object", name(), path[i - 1]));
+    }
+    auto it = node->find(path[i]);
+    if (it == node->end()) {
+      return nullptr;
+    }
+    node = &*it;
   }
-  if (!child.is_object()) {
+  return node;
+}
+
+std::string JsonFile::render(const Json& value, const std::string& indent, bool lines) const {
+  if (!lines) {
+    // On one line, in the file's own spacing.
+    if (value.is_object() && !value.empty()) {
+      std::string out = "{";
+      for (const auto& [key, item] : value.items()) {
+        out += (out.size() > 1 ? m_comma : "") + Json(key).dump() + m_colon
+               + render(item, indent, false);
+      }
+      return out + "}";
+    }
+    if (value.is_array() && !value.empty()) {
+      std::string out = "[";
+      for (const auto& item : value) {
+        out += (out.size() > 1 ? m_comma : "") + render(item, indent, false);
+      }
+      return out + "]";
+    }
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+  }
+  std::string text = value.dump(static_cast<int>(m_indent.size()),
+                                m_indent.empty() ? ' ' : m_indent[0],
+                                false,
+                                nlohmann::json::error_handler_t::strict);
+  std::string out;
+  for (char c : text) {
+    out += c;
+    if (c == '\n') {
+      out += indent;
+    }
+  }
+  return out;
+}
+
+void JsonFile::splice(std::size_t start,
+                      std::size_t end,
+                      const std::string& text,
+                      const Json& expected) {
+  std::string edited = m_text.substr(0, start) + text + m_text.substr(end);
+  auto check = Json::parse(edited, nullptr, false, m_comments);
+  if (check.is_discarded() || check != expected) {
+    throw Error(
+        ErrorKind::internal,
+        fmt::format("cannot edit {} without changing more than one key — add it by hand", name()));
+  }
+  m_text = std::move(edited);
+  m_value = expected;
+}
+
+void JsonFile::set(const Path& path, const Json& value) {
+  Json expected = m_value;
+  Json* target = &expected;
+  for (const auto& key : path) {
+    target = &(*target)[key];
+  }
+  *target = value;
+  if (m_text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    m_text = render(expected, "", true) + "\n";
+    m_value = expected;
+    return;
+  }
+  // Walk down the existing objects; the first missing key is inserted whole.
+  Span span = SpanParser(m_text).parse();
+  for (std::size_t depth = 0; depth < path.size(); ++depth) {
+    const std::string& key = path[depth];
+    auto it = std::find(span.keys.begin(), span.keys.end(), key);
+    if (it == span.keys.end()) {
+      Json inserted = value;
+      for (std::size_t k = path.size() - 1; k > depth; --k) {
+        inserted = Json{{path[k], inserted}};
+      }
+      bool lines = multiline(m_text, span)
+                   || (span.children.empty() && m_text.find('\n') < m_text.size() - 1);
+      std::string member = Json(key).dump() + m_colon;
+      if (span.children.empty()) {
+        std::string base = line_indent(m_text, span.start);
+        std::string text = lines ? "{\n" + base + m_indent + member
+                                       + render(inserted, base + m_indent, true) + "\n" + base + "}"
+                                 : "{" + member + render(inserted, "", false) + "}";
+        splice(span.start, span.end, text, expected);
+        return;
+      }
+      std::size_t last_key = span.key_starts.back();
+      std::string indent = starts_line(m_text, last_key)
+                               ? line_indent(m_text, last_key)
+                               : line_indent(m_text, span.start) + m_indent;
+      std::string text = lines ? ",\n" + indent + member + render(inserted, indent, true)
+                               : m_comma + member + render(inserted, "", false);
+      splice(span.children.back().end, span.children.back().end, text, expected);
+      return;
+    }
+    Span child = span.children[static_cast<std::size_t>(it - span.keys.begin())];
+    if (depth + 1 == path.size() || child.kind != Span::Kind::object) {
+      // The value itself, or something in the way (null): replaced by what belongs there.
+      Json replacement = value;
+      for (std::size_t k = path.size() - 1; k > depth; --k) {
+        replacement = Json{{path[k], replacement}};
+      }
+      bool lines = multiline(m_text, span);
+      splice(child.start,
+             child.end,
+             render(replacement, line_indent(m_text, child.start), lines),
+             expected);
+      return;
+    }
+    span = std::move(child);
+  }
+}
+
+void JsonFile::append(const Path& path, const Json& element) {
+  const Json* existing = find(path);
+  if (existing == nullptr || existing->is_null()) {
+    set(path, Json::array({element}));
+    return;
+  }
+  if (!existing->is_array()) {
     throw Error(ErrorKind::protocol,
-                fmt::format("cannot edit {}: \"{}\" is not a JSON object", name(), key));
+                fmt::format("cannot edit {}: \"{}\" is not an array", name(), path.back()));
   }
-  return child;
+  Json expected = m_value;
+  Json* target = &expected;
+  for (const auto& key : path) {
+    target = &(*target)[key];
+  }
+  target->push_back(element);
+  Span span = SpanParser(m_text).parse();
+  for (const auto& key : path) {
+    auto it = std::find(span.keys.begin(), span.keys.end(), key);
+    Span child = span.children[static_cast<std::size_t>(it - span.keys.begin())];
+    span = std::move(child);
+  }
+  bool lines = multiline(m_text, span);
+  if (span.children.empty()) {
+    std::string base = line_indent(m_text, span.start);
+    std::string text =
+        lines ? "[\n" + base + m_indent + render(element, base + m_indent, true) + "\n" + base + "]"
+              : "[" + render(element, "", false) + "]";
+    splice(span.start, span.end, text, expected);
+    return;
+  }
+  std::size_t last = span.children.back().start;
+  std::string text;
+  if (lines && starts_line(m_text, last)) {
+    std::string indent = line_indent(m_text, last);
+    text = ",\n" + indent + render(element, indent, true);
+  } else {
+    text = m_comma + render(element, line_indent(m_text, last), lines);
+  }
+  splice(span.children.back().end, span.children.back().end, text, expected);
 }
 
 bool JsonFile::save() const {
-  std::string text =
-      m_value.dump(m_indent, m_indent_char, false, nlohmann::json::error_handler_t::strict) + "\n";
-  // Unchanged content is not rewritten, whatever its formatting.
-  auto old = m_files.read(m_relative);
-  if (old && old->find_first_not_of(" \t\r\n") != std::string::npos
-      && util::parse_json<nlohmann::ordered_json>(*old) == m_value) {
+  if (m_text == m_original) {
     return false;
   }
-  return m_files.write(m_relative, text, 0600);
+  return m_files.write(m_relative, m_text, 0600);
 }
 
 }  // namespace bch::setup

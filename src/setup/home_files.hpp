@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bch::setup {
 
@@ -37,30 +38,54 @@ private:
   std::filesystem::path m_home;
 };
 
-// A JSON settings file as setup edits it: parsed with key order kept, and written back
-// in the indentation it had.
+// A JSON settings file as setup edits it: by editing its text, not by writing back a
+// parsed tree. A key is added (or its value replaced) where it belongs, in the file's
+// own indentation; every other byte stays as it was: number literals such as
+// 123456789012345678901234567890 or 1E2, compact arrays, key order, comments.
 class JsonFile {
 public:
-  // Loads `relative` (missing or blank: an empty object). Throws Error(protocol) naming
-  // the file when it is not a JSON object.
-  JsonFile(const HomeFiles& files, std::filesystem::path relative);
+  using Json = nlohmann::ordered_json;
+  using Path = std::vector<std::string>;
 
-  nlohmann::ordered_json& value() { return m_value; }
+  // Loads `relative` (missing or blank: an empty object). With `comments`, // and /* */
+  // comments are allowed (Gemini's settings). Throws Error(protocol) naming the file
+  // when it is not a JSON object or nests deeper than util::k_max_json_depth.
+  JsonFile(const HomeFiles& files, std::filesystem::path relative, bool comments = false);
+
+  const Json& value() const { return m_value; }
   std::string name() const { return HomeFiles::display(m_relative); }
 
-  // The object at `key` of `parent`, created when missing. Throws Error(protocol) naming
-  // the file when it holds something else.
-  nlohmann::ordered_json& object_at(nlohmann::ordered_json& parent, const std::string& key);
+  // The value at `path` (keys of nested objects); nothing if absent. Throws
+  // Error(protocol) naming the file when a step on the way is not an object.
+  const Json* find(const Path& path) const;
 
-  // Writes the file if the value changed; returns whether it did.
+  // Sets the value at `path`, creating the objects on the way.
+  void set(const Path& path, const Json& value);
+
+  // Appends `element` to the array at `path`, which is created when missing or null.
+  // Throws Error(protocol) when it is something else.
+  void append(const Path& path, const Json& element);
+
+  // Writes the file if its text changed; returns whether it did.
   bool save() const;
 
 private:
+  // Replaces the text between `start` and `end` and checks that the file now parses to
+  // `expected`: an edit that would change anything else is refused, not written.
+  void splice(std::size_t start, std::size_t end, const std::string& text, const Json& expected);
+  // `value` as text for a place whose line is indented by `indent`.
+  std::string render(const Json& value, const std::string& indent, bool multiline) const;
+
   const HomeFiles& m_files;
   std::filesystem::path m_relative;
-  nlohmann::ordered_json m_value;
-  int m_indent = 2;
-  char m_indent_char = ' ';
+  bool m_comments;
+  bool m_existed = false;
+  std::string m_original;
+  std::string m_text;
+  Json m_value;
+  std::string m_indent = "  ";  // one level, as the file indents
+  std::string m_colon = ": ";   // between a key and its value, as the file writes it
+  std::string m_comma = ", ";   // between members on one line, as the file writes it
 };
 
 }  // namespace bch::setup

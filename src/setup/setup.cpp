@@ -90,11 +90,8 @@ public:
       return;
     }
     JsonFile settings(m_files, file);
-    json& hooks = settings.object_at(settings.value(), "hooks");
-    json& on_prompt = hooks["UserPromptSubmit"];
-    if (on_prompt.is_null()) {
-      on_prompt = json::array();
-    }
+    const json* found = settings.find({"hooks", "UserPromptSubmit"});
+    json on_prompt = found != nullptr && !found->is_null() ? *found : json::array();
     if (!on_prompt.is_array()) {
       throw Error(ErrorKind::protocol,
                   fmt::format("cannot edit {}: \"hooks.UserPromptSubmit\" is not an array",
@@ -112,8 +109,10 @@ public:
         }
       }
     }
-    on_prompt.push_back(json{
-        {"hooks", json::array({{{"type", "command"}, {"command", hook_command(m_options.bch)}}})}});
+    settings.append(
+        {"hooks", "UserPromptSubmit"},
+        json{{"hooks",
+              json::array({{{"type", "command"}, {"command", hook_command(m_options.bch)}}})}});
     settings.save();
     m_report(fmt::format("[claude] added the UserPromptSubmit hook to {}", settings.name()));
   }
@@ -131,15 +130,24 @@ public:
   }
 
   // `mcpServers.backchannel` of a JSON settings file set to `server`.
-  void json_mcp(const std::string& harness, const fs::path& file, const json& server) {
-    JsonFile settings(m_files, file);
-    json& servers = settings.object_at(settings.value(), "mcpServers");
-    bool existed = servers.contains("backchannel");
-    if (existed && servers["backchannel"] == server) {
+  void json_mcp(const std::string& harness,
+                const fs::path& file,
+                const json& server,
+                bool comments = false) {
+    JsonFile settings(m_files, file, comments);
+    const json* servers = settings.find({"mcpServers"});
+    if (servers != nullptr && !servers->is_null() && !servers->is_object()) {
+      throw Error(
+          ErrorKind::protocol,
+          fmt::format("cannot edit {}: \"mcpServers\" is not a JSON object", settings.name()));
+    }
+    const json* current = settings.find({"mcpServers", "backchannel"});
+    bool existed = current != nullptr;
+    if (existed && *current == server) {
       m_report(fmt::format("[{}] MCP server already registered in {}", harness, settings.name()));
       return;
     }
-    servers["backchannel"] = server;
+    settings.set({"mcpServers", "backchannel"}, server);
     settings.save();
     m_report(fmt::format("[{}] {} the MCP server in {}",
                          harness,
@@ -154,9 +162,11 @@ public:
   }
 
   void gemini_mcp() {
+    // Gemini CLI reads its settings as JSON with comments.
     json_mcp("gemini",
              ".gemini/settings.json",
-             json{{"command", m_options.bch}, {"args", json::array({"mcp"})}});
+             json{{"command", m_options.bch}, {"args", json::array({"mcp"})}},
+             true);
   }
 
   // ~/.codex/config.toml: a [mcp_servers.backchannel] table, appended when absent so

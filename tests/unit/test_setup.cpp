@@ -311,3 +311,76 @@ TEST_CASE("the wake service runs bch watch --notify and nothing else", "[setup]"
 TEST_CASE("the built-in skill is the repository's SKILL.md", "[setup]") {
   CHECK(std::string(bch::setup::skill_text()) == read_text(fs::path(BCH_SOURCE_DIR) / "SKILL.md"));
 }
+
+TEST_CASE("setup edits the text: every byte outside the added key stays", "[setup]") {
+  TempDir t;
+  // Compact arrays, a number no double can hold, 1E2, odd spacing, a trailing comment.
+  std::string settings =
+      "{\n"
+      "  \"big\": 123456789012345678901234567890,\n"
+      "  \"e\": 1E2,\n"
+      "  \"permissions\": {\"allow\": [\"Bash(ls)\", \"Read\"]},\n"
+      "  \"hooks\": {\n"
+      "    \"UserPromptSubmit\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"date\"}]}]\n"
+      "  }\n"
+      "}\n";
+  write_text(t.path() / ".claude/settings.json", settings);
+  std::string claude = R"({"numStartups":12,"tips":[1,2,3],"mcpServers":{}})";
+  write_text(t.path() / ".claude.json", claude);
+  std::string gemini =
+      "// Gemini settings\n"
+      "{\n"
+      "  \"theme\": \"Dracula\", // my theme\n"
+      "  /* numbers */ \"n\": 1.50\n"
+      "}\n";
+  write_text(t.path() / ".gemini/settings.json", gemini);
+  auto run = run_setup(options_for(t.path()));
+  CHECK(run.errors.empty());
+
+  std::string hook =
+      R"({"hooks":[{"type":"command","command":"/opt/bch/bin/bch drain --hook --match \"$(git remote get-url origin 2>/dev/null || pwd)\""}]})";
+  std::string after = read_text(t.path() / ".claude/settings.json");
+  std::string prefix = settings.substr(0, settings.find("]}]\n") + 2);
+  CHECK(after.starts_with(prefix + ", {\"hooks\": [{\"type\": \"command\", \"command\": "));
+  CHECK(after.find("123456789012345678901234567890") != std::string::npos);
+  CHECK(after.find("\"e\": 1E2,") != std::string::npos);
+  CHECK(after.find("\"permissions\": {\"allow\": [\"Bash(ls)\", \"Read\"]},") != std::string::npos);
+  CHECK(after.ends_with("\n  }\n}\n"));
+  CHECK(nlohmann::json::parse(after)["hooks"]["UserPromptSubmit"][1]
+        == nlohmann::json::parse(hook));
+
+  CHECK(
+      read_text(t.path() / ".claude.json")
+      == R"({"numStartups":12,"tips":[1,2,3],"mcpServers":{"backchannel":{"type":"stdio","command":"/opt/bch/bin/bch","args":["mcp"]}}})");
+
+  std::string g = read_text(t.path() / ".gemini/settings.json");
+  CHECK(
+      g.starts_with("// Gemini settings\n{\n  \"theme\": \"Dracula\", // my theme\n  /* numbers */ "
+                    "\"n\": 1.50,\n  \"mcpServers\": {\n    \"backchannel\": {\n"));
+  CHECK(nlohmann::json::parse(g, nullptr, true, true)["mcpServers"]["backchannel"]["command"]
+        == "/opt/bch/bin/bch");
+
+  // Idempotent, byte for byte.
+  auto before = snapshot(t.path());
+  CHECK(run_setup(options_for(t.path())).errors.empty());
+  CHECK(snapshot(t.path()) == before);
+}
+
+TEST_CASE("setup refuses a read-only or non-regular settings file and leaves it as it is",
+          "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".claude/settings.json", "{\"a\": 1}\n");
+  ::chmod((t.path() / ".claude/settings.json").c_str(), 0444);
+  ::mkfifo((t.path() / ".claude.json").c_str(), 0600);
+  auto run = run_setup(options_for(t.path()));
+  REQUIRE(run.errors.size() == 2);
+  CHECK(run.errors[0]
+        == "cannot edit ~/.claude/settings.json: it is read-only (mode 0444) — not touching it");
+  CHECK(run.errors[1].find("~/.claude.json") != std::string::npos);
+  CHECK(run.errors[1].find("is not a regular file") != std::string::npos);
+  CHECK(read_text(t.path() / ".claude/settings.json") == "{\"a\": 1}\n");
+  struct stat st {};
+  REQUIRE(::stat((t.path() / ".claude/settings.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0444);
+  CHECK(fs::is_fifo(t.path() / ".claude.json"));
+}

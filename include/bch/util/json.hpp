@@ -17,16 +17,19 @@ inline constexpr int k_max_json_depth = 64;
 
 // True if the arrays and objects in `text` nest at most `max_depth` deep. Brackets
 // inside strings do not count. Does not check that `text` is JSON.
-bool json_depth_within(std::string_view text, int max_depth = k_max_json_depth);
+// With `comments`, // and /* */ comments are skipped as JSONC readers do.
+bool json_depth_within(std::string_view text,
+                       int max_depth = k_max_json_depth,
+                       bool comments = false);
 
 // Parses `text` without exceptions: a discarded value (is_discarded()) when it is not
 // JSON or nests deeper than k_max_json_depth.
 template <class Json = nlohmann::json>
-Json parse_json(std::string_view text) {
-  if (!json_depth_within(text)) {
+Json parse_json(std::string_view text, bool comments = false) {
+  if (!json_depth_within(text, k_max_json_depth, comments)) {
     return Json(nlohmann::json::value_t::discarded);
   }
-  return Json::parse(text, nullptr, false);
+  return Json::parse(text, nullptr, false, comments);
 }
 
 }  // namespace bch::util
