@@ -49,8 +49,8 @@ Message parse_message(std::string_view text);
 // minute; the handle is therefore the id's last 8 characters, which are random.
 std::string short_id(const std::string& id);
 
-// True if `handle` names the message `id`: a prefix of the id, or its short id (or a
-// longer tail of it).
+// True if `handle` names the message `id`: a prefix of the id, a prefix of at least 4
+// characters of its short id (what people see and type), or a tail of 8 or more.
 bool id_matches(const std::string& id, std::string_view handle);
 
 // Inbox order: ascending ts, ties broken by id.

@@ -15,7 +15,7 @@ namespace {
 struct RelayCmdOptions {
   int port = 7117;
   std::string port_file;
-  std::string host = "0.0.0.0";
+  std::string host;  // default: every interface if the relay has a token, else loopback
   std::string token;
   std::string admin_token;
   std::string data_dir;
@@ -28,11 +28,15 @@ struct RelayCmdOptions {
 void run_relay(const RelayCmdOptions& o, Globals& g) {
   util::init_logging(g.verbosity, true);
   relay::RelayOptions options;
-  options.host = o.host;
   options.port = o.port;
   options.data_dir = o.data_dir.empty() ? g.home() : std::filesystem::path(o.data_dir);
   options.token = non_empty(o.token) ? non_empty(o.token) : g.env.token;
   options.admin_token = non_empty(o.admin_token) ? non_empty(o.admin_token) : g.env.admin_token;
+  // A relay with neither a room token nor an admin token lets anyone in: it serves this
+  // machine only, unless --host says otherwise (SPEC 6).
+  options.host = !o.host.empty()                          ? o.host
+                 : (options.token || options.admin_token) ? "0.0.0.0"
+                                                          : "127.0.0.1";
   if (!o.tls_cert.empty()) {
     options.tls_cert = o.tls_cert;
   }
@@ -71,7 +75,10 @@ void add_relay(CLI::App& app, Globals& g) {
   cmd->add_option("--port", o->port, "port to listen on; 0 picks a free one")
       ->capture_default_str();
   cmd->add_option("--port-file", o->port_file, "write the port here once listening");
-  cmd->add_option("--host", o->host, "address to listen on")->capture_default_str();
+  cmd->add_option("--host",
+                  o->host,
+                  "address to listen on (default: 0.0.0.0 with --token or --admin-token, else "
+                  "127.0.0.1)");
   cmd->add_option("--token", o->token, "the default room's join secret (or BACKCHANNEL_TOKEN)");
   cmd->add_option(
       "--admin-token", o->admin_token, "required to create rooms (or BACKCHANNEL_ADMIN_TOKEN)");

@@ -134,7 +134,10 @@ std::string short_id(const std::string& id) {
 
 bool id_matches(const std::string& id, std::string_view handle) {
   std::string_view v = id;
-  return !handle.empty() && (v.starts_with(handle) || (handle.size() >= 8 && v.ends_with(handle)));
+  std::string shown = short_id(id);
+  return !handle.empty()
+         && (v.starts_with(handle) || (handle.size() >= 4 && shown.starts_with(handle))
+             || (handle.size() >= 8 && v.ends_with(handle)));
 }
 
 bool message_before(const Message& a, const Message& b) {

@@ -148,7 +148,7 @@ std::unique_ptr<Spool> open_spool(const Settings& settings, bool quick) {
       endpoint.room = settings.room;
       if (quick) {
         endpoint.connect_timeout = std::chrono::milliseconds(2000);
-        endpoint.read_timeout = std::chrono::milliseconds(5000);
+        endpoint.read_timeout = std::chrono::milliseconds(3000);
       }
       return make_http_spool(endpoint);
     }
@@ -159,7 +159,7 @@ std::unique_ptr<Spool> open_spool(const Settings& settings, bool quick) {
       endpoint.room = settings.brain_room;
       if (quick) {
         endpoint.connect_timeout = std::chrono::milliseconds(2000);
-        endpoint.read_timeout = std::chrono::milliseconds(5000);
+        endpoint.read_timeout = std::chrono::milliseconds(3000);
       }
       return make_brain_spool(endpoint);
     }

@@ -18,16 +18,17 @@ expect_eq "$out" "registered as \"alice\" (brain (room: proj, $BRAIN_URL))" "ini
 expect_eq "$(jq -c '[.agent, .backend, .brainToken, .brainRoom, .brainUrl]' "$T/a/config.json")" \
   "[\"alice\",\"brain\",\"$token\",\"proj\",\"$BRAIN_URL\"]" "config.json after init --brain"
 expect_eq "$(stat -c %a "$T/a/config.json")" "600" "config.json holds the token: 0600"
-expect_eq "$(at a whoami)" "alice via brain (room: proj, $BRAIN_URL)" "whoami"
+expect_run 0 "alice via brain (room: proj, $BRAIN_URL)" "" at a whoami  # whoami
 
 # bob selects the brain through the environment only.
 export UNISON_TOKEN=$token UNISON_API_URL=$BRAIN_URL BACKCHANNEL_ROOM=proj BACKCHANNEL_BACKEND=brain
 at b init bob >/dev/null
-expect_eq "$(at b whoami)" "bob via brain (room: proj, $BRAIN_URL)" "whoami from the environment"
+expect_run 0 "bob via brain (room: proj, $BRAIN_URL)" "" at b whoami  # whoami from the environment
 unset UNISON_TOKEN UNISON_API_URL BACKCHANNEL_ROOM BACKCHANNEL_BACKEND
 bob() { UNISON_TOKEN=$token UNISON_API_URL=$BRAIN_URL BACKCHANNEL_ROOM=proj BACKCHANNEL_BACKEND=brain at b "$@"; }
 
-expect_match "$(at a send @bob "PR 42 merged")" '^sent [0-9a-f]{8} to @bob$' "send over the brain"
+expect_run 0 "*" "" at a send @bob "PR 42 merged"
+expect_match "$RUN_OUT" '^sent [0-9a-f]{8} to @bob$' "send over the brain"
 printf 'line one\n---\nline "three"\n' | at a send @bob --urgent - >/dev/null
 expect_eq "$(bob inbox --json | jq length)" "2" "bob's inbox"
 expect_eq "$(bob agents | sed 's/ — last seen.*//')" "alice
@@ -41,7 +42,7 @@ expect_eq "$(curl -s "$BRAIN_URL/_docs" | jq '[keys[] | select(startswith("/priv
 
 # Channels.
 bob sub dev >/dev/null
-expect_eq "$(at a channels)" "#dev" "channels"
+expect_run 0 "#dev" "" at a channels  # channels
 at a send '#dev' "standup in 5" >/dev/null
 expect_match "$(bob drain --json | jq -r '.[0].to')" '^#dev$' "channel delivery"
 

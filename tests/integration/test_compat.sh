@@ -39,15 +39,15 @@ cat >"$BACKCHANNEL_HOME/spool/bob/new/9f8e7d6c-5b4a-4321-8fed-cba987654321.json"
 {"ts":"2026-05-01T09:01:00.000Z","to":"#dev","from":"alice","id":"9f8e7d6c-5b4a-4321-8fed-cba987654321","body":"newer, on #dev","priority":"urgent","refs":["a.md"]}
 JSON
 
-expect_eq "$("$BCH" whoami)" "bob via local spool" "identity from a TypeScript config"
-expect_eq "$("$BCH" agents)" "alice (#dev, #ops) — last seen 2026-05-01T08:30:00.000Z
-bob (#dev) — last seen 2026-05-01T09:00:00.000Z" "agents from TypeScript records"
-expect_eq "$("$BCH" channels)" "#dev
-#ops" "channels"
-expect_eq "$("$BCH" inbox --brief)" "alice -> @bob (2026-05-01T08:59:00.000Z, id c566a962): older message
-alice -> #dev [URGENT] (2026-05-01T09:01:00.000Z, id 87654321): newer, on #dev" "waiting messages, in ts order"
-expect_eq "$("$BCH" read c566a962)" "alice -> @bob (2026-05-01T08:59:00.000Z, id c566a962)
-  │ older message" "read a UUIDv4 message by its short id"
+expect_run 0 "bob via local spool" "" "$BCH" whoami  # identity from a TypeScript config
+expect_run 0 "alice (#dev, #ops) — last seen 2026-05-01T08:30:00.000Z
+bob (#dev) — last seen 2026-05-01T09:00:00.000Z" "" "$BCH" agents  # agents from TypeScript records
+expect_run 0 "#dev
+#ops" "" "$BCH" channels  # channels
+expect_run 0 "alice -> @bob (2026-05-01T08:59:00.000Z, id c566a962): older message
+alice -> #dev [URGENT] (2026-05-01T09:01:00.000Z, id 87654321): newer, on #dev" "" "$BCH" inbox --brief  # waiting messages, in ts order
+expect_run 0 "alice -> @bob (2026-05-01T08:59:00.000Z, id c566a962)
+  │ older message" "" "$BCH" read c566a962  # read a UUIDv4 message by its short id
 
 # Our writes keep their fields and their shape.
 "$BCH" sub ops >/dev/null

@@ -7,9 +7,12 @@ source "$(dirname "$0")/lib.sh"
 "$BCH" >/dev/null
 "$BCH" --help >/dev/null
 "$BCH" help >/dev/null
-expect_match "$("$BCH" help send)" "Usage: bch send" "help for one command"
-expect_match "$("$BCH" send --help)" "--urgent" "command --help"
-expect_match "$("$BCH" --version)" '^bch [0-9]+\.[0-9]+\.[0-9]+$' "version"
+expect_run 0 "*" "" "$BCH" help send
+expect_match "$RUN_OUT" "Usage: bch send" "help for one command"
+expect_run 0 "*" "" "$BCH" send --help
+expect_match "$RUN_OUT" "--urgent" "command --help"
+expect_run 0 "*" "" "$BCH" --version
+expect_match "$RUN_OUT" '^bch [0-9]+\.[0-9]+\.[0-9]+$' "version"
 
 # No identity.
 expect_fail 2 'error: no agent identity — run `bch init <name>` first (or set BACKCHANNEL_AGENT)' \
@@ -74,7 +77,8 @@ as alice send @bob one >/dev/null
 as alice send @bob two >/dev/null
 prefix=$("$BCH" inbox --json | jq -r '.[0].id[0:4]')
 expect_fail 2 "error: id prefix $prefix is ambiguous — it matches 2 unread messages" "$BCH" read "$prefix"
-expect_eq "$("$BCH" inbox --json | jq length)" "2" "ambiguous read claimed nothing"
+expect_run 0 "*" "" "$BCH" inbox --json
+expect_eq "$(jq length <<<"$RUN_OUT")" "2" "ambiguous read claimed nothing"
 "$BCH" drain >/dev/null
 
 # The hook never fails a prompt: unregistered identity → one warning line, exit 0.
@@ -116,5 +120,6 @@ rc=0
 "$BCH" drain >&- 2>"$T/err" || rc=$?
 expect_eq "$rc" "1" "drain with stdout closed fails"
 expect_match "$(cat "$T/err")" "^error: cannot write 'standard output'" "and says why"
-expect_match "$("$BCH" inbox --brief)" "do not lose me" "the message is unread again"
+expect_run 0 "*" "" "$BCH" inbox --brief
+expect_match "$RUN_OUT" "do not lose me" "the message is unread again"
 echo "ok"

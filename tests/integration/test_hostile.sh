@@ -38,10 +38,11 @@ out=$RUN_OUT
 [ "$(wc -m <<<"$out")" -le 8000 ] || fail "hook output over its budget: $(wc -m <<<"$out")"
 expect_eq "$(head -n1 <<<"$out")" "[backchannel] 3 message(s) for dana:" "hook header counts all"
 expect_match "$(tail -n1 <<<"$out")" '^\[backchannel\] 1 message\(s\) wait unread: it did not fit' "hook says what waits"
-expect_eq "$("$BCH" inbox --json | jq -r '.[].body[0:1]')" "3" "the one not shown stays unread"
+expect_run 0 "*" "" "$BCH" inbox --json
+expect_eq "$(jq -r '.[].body[0:1]' <<<"$RUN_OUT")" "3" "the one not shown stays unread"
 expect_run 0 "*" "" "$BCH" drain --hook
 expect_match "$RUN_OUT" "  │ 3a" "the next prompt shows it"
-expect_eq "$("$BCH" inbox)" "inbox empty" "then nothing is left"
+expect_run 0 "inbox empty" "" "$BCH" inbox  # then nothing is left
 
 # A message larger than the budget is shown cut and left unread; nothing after it is
 # claimed either.
@@ -52,7 +53,8 @@ expect_run 0 "*" "" "$BCH" drain --hook --budget 2000
 [ "$(wc -m <<<"$RUN_OUT")" -le 2000 ] || fail "cut output over its budget"
 expect_match "$RUN_OUT" '\[cut: this message has [0-9]+ characters' "the cut is said"
 expect_match "$RUN_OUT" '2 message\(s\) wait unread, the one cut above included' "both wait"
-expect_eq "$("$BCH" inbox --json | jq length)" "2" "nothing claimed"
+expect_run 0 "*" "" "$BCH" inbox --json
+expect_eq "$(jq length <<<"$RUN_OUT")" "2" "nothing claimed"
 expect_run 2 "" "*" "$BCH" drain --hook --budget 10
 "$BCH" drain >/dev/null
 
@@ -83,7 +85,7 @@ clean "$("$BCH" channels)" "channels"
 clean "$("$BCH" inbox)" "inbox"
 clean "$("$BCH" inbox --brief)" "inbox --brief"
 clean "$("$BCH" drain --hook --budget 100000)" "drain --hook"
-expect_eq "$("$BCH" inbox)" "inbox empty" "the hook claimed it"
+expect_run 0 "inbox empty" "" "$BCH" inbox  # the hook claimed it
 # Names echoed in errors.
 expect_run 2 "" "*" "$BCH" send $'@bo\xc2\x9bb\xe2\x80\xae' hi
 clean "$RUN_ERR" "error line"

@@ -30,13 +30,15 @@ session() {
 
   a=$(rpc '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"bch_send","arguments":{"target":"@bob","body":"from the MCP side","priority":"urgent"}}}')
   expect_match "$(jq -r '.result.content[0].text' <<<"$a")" '^sent [0-9a-f]{8} to @bob$' "$label bch_send"
-  expect_match "$(as bob drain)" 'alice -> @bob \[URGENT\].*' "$label bob receives it"
+  expect_run 0 "*" "" as bob drain
+  expect_match "$RUN_OUT" 'alice -> @bob \[URGENT\].*' "$label bob receives it"
 
   as bob send @alice "first for alice" >/dev/null
   as bob send @alice "second for alice" >/dev/null
   a=$(rpc '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"bch_peek","arguments":{}}}')
   expect_match "$(jq -r '.result.content[0].text' <<<"$a")" 'first for alice' "$label bch_peek"
-  expect_eq "$(as alice inbox --json | jq length)" "2" "$label peek claims nothing"
+  expect_run 0 "*" "" as alice inbox --json
+  expect_eq "$(jq length <<<"$RUN_OUT")" "2" "$label peek claims nothing"
   local id8
   id8=$(jq -r '.result.content[0].text' <<<"$a" | sed -n 's/.*, id \([0-9a-f]*\))$/\1/p' | head -n1)
   a=$(rpc "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"bch_take\",\"arguments\":{\"id\":\"$id8\"}}}")

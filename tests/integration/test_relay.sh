@@ -22,16 +22,20 @@ expect_match "$token" '^[0-9a-f]{64}$' "the agent token replaced the room token"
 expect_eq "$(stat -c %a "$T/a/config.json")" "600" "config mode"
 BACKCHANNEL_TOKEN=team-secret at b init bob --url "$RELAY_URL" >/dev/null
 at c init carol --url "$RELAY_URL" --token team-secret >/dev/null
-expect_eq "$(at a whoami)" "alice via $RELAY_URL" "whoami"
+expect_run 0 "alice via $RELAY_URL" "" at a whoami  # whoami
 expect_fail 1 'error: agent name "bob" is registered — present its token to re-register' \
   at d init bob --url "$RELAY_URL" --token team-secret
 
 # DM, peek, drain.
-expect_match "$(at a send @bob "over the wire")" '^sent [0-9a-f]{8} to @bob$' "send"
-expect_match "$(at b inbox --brief)" '^alice -> @bob \(.*\): over the wire$' "peek"
-expect_match "$(at b inbox --brief)" 'over the wire' "peek again"
-expect_match "$(at b drain)" 'over the wire' "drain"
-expect_eq "$(at b drain --json)" "[]" "then empty"
+expect_run 0 "*" "" at a send @bob "over the wire"
+expect_match "$RUN_OUT" '^sent [0-9a-f]{8} to @bob$' "send"
+expect_run 0 "*" "" at b inbox --brief
+expect_match "$RUN_OUT" '^alice -> @bob \(.*\): over the wire$' "peek"
+expect_run 0 "*" "" at b inbox --brief
+expect_match "$RUN_OUT" 'over the wire' "peek again"
+expect_run 0 "*" "" at b drain
+expect_match "$RUN_OUT" 'over the wire' "drain"
+expect_run 0 "[]" "" at b drain --json  # then empty
 
 # from cannot be forged: the relay stamps it from the token.
 expect_eq "$(BACKCHANNEL_AGENT=carol at a send @bob "who am i" >/dev/null; at b drain --json | jq -r '.[0].from')" \
@@ -41,21 +45,24 @@ expect_eq "$(BACKCHANNEL_AGENT=carol at a send @bob "who am i" >/dev/null; at b 
 at a sub dev >/dev/null
 at b sub '#dev' >/dev/null
 at c sub dev >/dev/null
-expect_eq "$(at b channels)" "#dev" "channels"
+expect_run 0 "#dev" "" at b channels  # channels
 at a send '#dev' --urgent "standup" >/dev/null
-expect_eq "$(at a inbox)" "inbox empty" "sender excluded"
+expect_run 0 "inbox empty" "" at a inbox  # sender excluded
 expect_eq "$(at b drain --json | jq -r '.[0] | .to + " " + .priority')" "#dev urgent" "fan-out to bob"
-expect_eq "$(at c drain --json | jq -r '.[0].body')" "standup" "fan-out to carol"
+expect_run 0 "*" "" at c drain --json
+expect_eq "$(jq -r '.[0].body' <<<"$RUN_OUT")" "standup" "fan-out to carol"
 at a send @bob --scope github.com/org/myrepo "scoped" >/dev/null
-expect_eq "$(at b drain --json --match github.com/org/notmyrepo)" "[]" "scope mismatch"
-expect_eq "$(at b drain --json --match git@github.com:org/myrepo.git | jq -r '.[0].body')" "scoped" "scope match"
+expect_run 0 "[]" "" at b drain --json --match github.com/org/notmyrepo  # scope mismatch
+expect_run 0 "*" "" at b drain --json --match git@github.com:org/myrepo.git
+expect_eq "$(jq -r '.[0].body' <<<"$RUN_OUT")" "scoped" "scope match"
 
 # read by short id, with --keep.
 out=$(at a send @bob "read me")
 short=${out#sent }
 short=${short%% *}
-expect_match "$(at b read "$short" --keep)" "read me" "read over the relay"
-expect_eq "$(at b inbox)" "inbox empty" "read claimed it"
+expect_run 0 "*" "" at b read "$short" --keep
+expect_match "$RUN_OUT" "read me" "read over the relay"
+expect_run 0 "inbox empty" "" at b inbox  # read claimed it
 
 # Errors from the relay come through as the local ones would.
 expect_fail 1 'error: unknown agent "zed" — they must `bch init zed` first' at a send @zed hi
@@ -75,7 +82,7 @@ BG_PIDS+=("$watch_pid")
 wait_for 5 grep -q waiting "$T/watch.out" || fail "watch did not get the waiting message"
 at c send @bob "live" >/dev/null
 wait_for 5 grep -q live "$T/watch.out" || fail "watch did not get the live message"
-expect_eq "$(at b inbox)" "inbox empty" "watch claimed both"
+expect_run 0 "inbox empty" "" at b inbox  # watch claimed both
 
 # A restart with messages waiting loses nothing, and the watcher reconnects by itself.
 stop_relay
@@ -100,7 +107,8 @@ BACKCHANNEL_HOME=$T/relay "$BCH" relay --host 127.0.0.1 --port "$old_port" >"$T/
 RELAY_PID=$!
 BG_PIDS+=("$RELAY_PID")
 wait_for 10 curl -sf "$RELAY_URL/v1/health" -o /dev/null || fail "relay did not restart"
-expect_match "$(at b drain)" "kept across restart" "a message waiting through a restart is delivered"
+expect_run 0 "*" "" at b drain
+expect_match "$RUN_OUT" "kept across restart" "a message waiting through a restart is delivered"
 expect_match "$(cat "$T/relay.log")" 'info: POST /v1/send 200 [0-9.]+ms' "one log line per request"
 if grep -q "$token" "$T/relay.log"; then
   fail "the relay logged a token"
@@ -115,6 +123,13 @@ exec 5<>"/dev/tcp/127.0.0.1/$RELAY_PORT" 6<>"/dev/tcp/127.0.0.1/$RELAY_PORT"  # 
 rc=0
 curl -s -m 1 "$RELAY_URL/v1/health" >/dev/null || rc=$?
 expect_eq "$rc" "28" "a third connection waits while two hold the workers"
+# The hook against a relay that accepts and never answers: one warning, exit 0, and the
+# prompt waits at most its short timeouts (3 s to read), never the usual 30 s.
+start_ns=$(date +%s%N)
+BACKCHANNEL_URL=$RELAY_URL expect_run 0 "" "*" at a drain --hook
+elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+expect_match "$RUN_ERR" '^bch: inbox not checked: ' "the hook says why, in one line"
+[ "$elapsed_ms" -lt 4500 ] || fail "drain --hook blocked a prompt for $elapsed_ms ms"
 exec 5>&- 6>&-
 expect_eq "$(curl -s -m 5 "$RELAY_URL/v1/health")" '{"ok":true,"service":"backchannel-relay"}' \
   "served once a worker is free"
@@ -124,4 +139,15 @@ stop_relay
 # relay shuts down cleanly (its signal thread once reached the destroyed server here).
 expect_fail 1 "error: cannot write '$T/missing/port': No such file or directory" \
   env BACKCHANNEL_HOME="$T/relay" "$BCH" relay --host 127.0.0.1 --port 0 --port-file "$T/missing/port"
+# Defaults: with neither a room token nor an admin token the relay is open, so it serves
+# this machine only (a token would make it listen on every interface).
+rm -f "$T/default.port"
+BACKCHANNEL_HOME=$T/default "$BCH" relay --port 0 --port-file "$T/default.port" >"$T/default.out" 2>"$T/default.log" &
+default_pid=$!
+BG_PIDS+=("$default_pid")
+wait_for 10 grep -q '^backchannel relay listening on ' "$T/default.out" || fail "relay did not start"
+expect_eq "$(cat "$T/default.out")" "backchannel relay listening on http://127.0.0.1:$(cat "$T/default.port")" \
+  "an open relay binds 127.0.0.1 by default"
+kill -TERM "$default_pid"
+wait "$default_pid"
 echo "ok"

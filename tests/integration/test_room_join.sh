@@ -39,7 +39,8 @@ expect_fail 1 'error: agent name "bob" is registered — present its token to re
 [ ! -e "$T/c/config.json" ] || fail "a refused join wrote config.json"
 
 at a send '#proj' "room hello" >/dev/null
-expect_eq "$(at b drain --json | jq -r '.[0].body')" "room hello" "fan-out inside the room"
+expect_run 0 "*" "" at b drain --json
+expect_eq "$(jq -r '.[0].body' <<<"$RUN_OUT")" "room hello" "fan-out inside the room"
 expect_eq "$(at b agents | cut -d' ' -f1 | tr '\n' ' ')" "alice bob " "only room members listed"
 
 # The relay settings can come from the environment alone, which beats config.json.
@@ -52,10 +53,11 @@ line=$(at d invite --url "$RELAY_URL" --token default-secret --channel general)
 expect_match "$line" '^bch join bch1-[A-Za-z0-9_-]+ --as their-name$' "invite prints a join line"
 at d join "$(awk '{print $3}' <<<"$line")" --as dave >/dev/null
 expect_eq "$(jq -r '.room // "none"' "$T/d/config.json")" "none" "default room invite has no room"
-expect_eq "$(at d agents | cut -d' ' -f1)" "dave" "the default room does not see room members"
+expect_run 0 "*" "" at d agents
+expect_eq "$(cut -d' ' -f1 <<<"$RUN_OUT")" "dave" "the default room does not see room members"
 expect_fail 1 'error: unknown agent "alice" — they must `bch init alice` first' at d send @alice "hi"
 expect_fail 1 'error: unknown agent "dave" — they must `bch init dave` first' at a send @dave "hi"
-expect_eq "$(at d channels)" "#general" "channels are per room"
+expect_run 0 "#general" "" at d channels  # channels are per room
 
 # Invite errors.
 expect_fail 2 'error: not a backchannel invite (expected it to start with bch1-)' at e join hello --as eve

@@ -8,14 +8,14 @@ expect_eq "$("$BCH" init bob)" 'registered as "bob" (local spool)' "init output"
 expect_eq "$(jq -r .agent "$BACKCHANNEL_HOME/config.json")" "bob" "init saves the identity"
 expect_eq "$(stat -c %a "$BACKCHANNEL_HOME/config.json")" "600" "config mode"
 expect_eq "$(stat -c %a "$BACKCHANNEL_HOME/spool/bob/new")" "700" "inbox mode"
-expect_eq "$("$BCH" whoami)" "bob via local spool" "whoami"
-expect_eq "$(as alice whoami)" "alice via local spool" "BACKCHANNEL_AGENT beats config"
+expect_run 0 "bob via local spool" "" "$BCH" whoami  # whoami
+expect_run 0 "alice via local spool" "" as alice whoami  # BACKCHANNEL_AGENT beats config
 
 # Nothing yet.
-expect_eq "$("$BCH" inbox)" "inbox empty" "empty inbox"
-expect_eq "$("$BCH" drain)" "inbox empty" "empty drain"
-expect_eq "$("$BCH" drain --json)" "[]" "empty drain --json"
-expect_eq "$("$BCH" drain --hook 2>&1)" "" "empty drain --hook is silent"
+expect_run 0 "inbox empty" "" "$BCH" inbox  # empty inbox
+expect_run 0 "inbox empty" "" "$BCH" drain  # empty drain
+expect_run 0 "[]" "" "$BCH" drain --json  # empty drain --json
+expect_run 0 "" "" "$BCH" drain --hook  # empty drain --hook is silent, exit 0
 
 # A DM, peeked twice, then drained.
 out=$(as alice send @bob "PR 42 merged, rebase now")
@@ -32,12 +32,12 @@ expect_eq "$(jq -r '.[0] | has("scope") or has("thread") or has("refs")' <<<"$js
   "absent optional fields are omitted"
 ts=$(jq -r '.[0].ts' <<<"$json")
 expect_match "$ts" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$' "ts format"
-expect_eq "$("$BCH" inbox)" "alice -> @bob ($ts, id $short)
-  │ PR 42 merged, rebase now" "inbox full form"
-expect_eq "$("$BCH" inbox --brief)" "alice -> @bob ($ts, id $short): PR 42 merged, rebase now" "brief form"
-expect_eq "$("$BCH" drain)" "alice -> @bob ($ts, id $short)
-  │ PR 42 merged, rebase now" "drain prints it"
-expect_eq "$("$BCH" inbox)" "inbox empty" "drain deleted it"
+expect_run 0 "alice -> @bob ($ts, id $short)
+  │ PR 42 merged, rebase now" "" "$BCH" inbox  # inbox full form
+expect_run 0 "alice -> @bob ($ts, id $short): PR 42 merged, rebase now" "" "$BCH" inbox --brief  # brief form
+expect_run 0 "alice -> @bob ($ts, id $short)
+  │ PR 42 merged, rebase now" "" "$BCH" drain  # drain prints it
+expect_run 0 "inbox empty" "" "$BCH" inbox  # drain deleted it
 expect_eq "$(ls "$BACKCHANNEL_HOME/spool/bob/cur" "$BACKCHANNEL_HOME/spool/bob/new")" \
   "$(printf '%s\n\n%s' "$BACKCHANNEL_HOME/spool/bob/cur:" "$BACKCHANNEL_HOME/spool/bob/new:")" \
   "nothing left behind"
@@ -51,58 +51,72 @@ expect_eq "$(jq -r '.[0] | [.to, .priority, .scope, .thread, (.refs | join(","))
   "bob|urgent|github.com/org/myrepo|$id|src/a.cpp,https://x.test/y" "options stored"
 m=$(id_of <<<"$json")
 ts=$(jq -r '.[0].ts' <<<"$json")
-expect_eq "$("$BCH" inbox --match /home/me/src/other)" "inbox empty" "scope hides from other repos"
-expect_eq "$("$BCH" inbox)" "inbox empty" "scope hides from readers without --match"
-expect_eq "$("$BCH" inbox --match git@github.com:org/myrepo.git)" "alice -> bob [URGENT] ($ts, id ${m: -8})
+expect_run 0 "inbox empty" "" "$BCH" inbox --match /home/me/src/other  # scope hides from other repos
+expect_run 0 "inbox empty" "" "$BCH" inbox  # scope hides from readers without --match
+expect_run 0 "alice -> bob [URGENT] ($ts, id ${m: -8})
   scope: github.com/org/myrepo
   thread: $id
   refs: src/a.cpp, https://x.test/y
   │ line one
   │
-  │   line   three" "full form with every field"
-expect_eq "$("$BCH" inbox --brief --match https://github.com/org/myrepo)" \
-  "alice -> bob [URGENT] ($ts, id ${m: -8}): line one line three" "brief folds whitespace"
-expect_eq "$("$BCH" drain --match github.com/org/notmyrepo --json)" "[]" "whole-segment scope match"
+  │   line   three" "" "$BCH" inbox --match git@github.com:org/myrepo.git  # full form with every field
+expect_run 0 "alice -> bob [URGENT] ($ts, id ${m: -8}): line one line three" "" "$BCH" inbox --brief --match https://github.com/org/myrepo  # brief folds whitespace
+expect_run 0 "[]" "" "$BCH" drain --match github.com/org/notmyrepo --json  # whole-segment scope match
 
 # drain --hook prints a header, then the messages.
 out=$("$BCH" drain --hook --match git@github.com:org/myrepo.git)
 expect_eq "$(head -n1 <<<"$out")" "[backchannel] 1 message(s) for bob:" "hook header"
 expect_match "$out" "alice -> bob \[URGENT\]" "hook prints the message"
-expect_eq "$("$BCH" drain --hook --match git@github.com:org/myrepo.git)" "" "then silent"
+expect_run 0 "" "" "$BCH" drain --hook --match git@github.com:org/myrepo.git  # then silent
 
 # Channels: fan-out excludes the sender; each copy is claimed on its own.
 "$BCH" init carol >/dev/null
 expect_eq "$("$BCH" init bob)" 'registered as "bob" (local spool)' "init again is harmless"
-expect_eq "$(as bob sub dev)" "subscribed to #dev" "sub output"
-expect_eq "$(as carol sub '#dev')" "subscribed to #dev" "sub with #"
-expect_eq "$(as alice sub dev)" "subscribed to #dev" "sub"
-expect_eq "$(as alice channels)" "#dev" "channels"
+expect_run 0 "subscribed to #dev" "" as bob sub dev  # sub output
+expect_run 0 "subscribed to #dev" "" as carol sub '#dev'  # sub with #
+expect_run 0 "subscribed to #dev" "" as alice sub dev  # sub
+expect_run 0 "#dev" "" as alice channels  # channels
 out=$(as alice send '#dev' "standup in 5")
 expect_match "$out" '^sent [0-9a-f]{8} to #dev$' "channel send output"
-expect_eq "$(as alice inbox)" "inbox empty" "sender excluded"
+expect_run 0 "inbox empty" "" as alice inbox  # sender excluded
 bob_id=$(as bob drain --json | id_of)
 carol_id=$(as carol inbox --json | id_of)
 expect_eq "$bob_id" "$carol_id" "one id across the fan-out"
-expect_eq "$(as carol drain --json | jq -r '.[0].to')" "#dev" "to is the channel"
+expect_run 0 "*" "" as carol drain --json
+expect_eq "$(jq -r '.[0].to' <<<"$RUN_OUT")" "#dev" "to is the channel"
 
 # read by short id and by prefix; --keep leaves it in cur/.
 out=$(as alice send @bob "one")
 as alice send @bob "two" >/dev/null
 s1=${out#sent }
 s1=${s1%% *}
-expect_match "$("$BCH" read "$s1")" "^alice -> @bob .*id $s1\)"$'\n'"  │ one$" "read by short id"
+expect_run 0 "*" "" "$BCH" read "${s1:0:4}"  # the first 4 characters of the id shown
+expect_match "$RUN_OUT" "^alice -> @bob .*id $s1\)"$'\n'"  │ one$" "read by a short-id prefix"
 id2=$("$BCH" inbox --json | id_of)
 "$BCH" read "${id2:0:20}" --keep >/dev/null
 expect_eq "$(ls "$BACKCHANNEL_HOME/spool/bob/cur")" "$id2.json" "--keep keeps it in cur/"
-expect_eq "$("$BCH" inbox)" "inbox empty" "read claimed it"
+expect_run 0 "inbox empty" "" "$BCH" inbox  # read claimed it
+
+# A send refreshes the sender's lastSeen (at most once a minute); reading refreshes the
+# reader's.
+for a in alice bob; do
+  jq '.lastSeen = "2020-01-01T00:00:00.000Z"' "$BACKCHANNEL_HOME/agents/$a.json" >"$T/rec.json"
+  cat "$T/rec.json" >"$BACKCHANNEL_HOME/agents/$a.json"
+done
+as alice send @bob "seen" >/dev/null
+expect_match "$(jq -r .lastSeen "$BACKCHANNEL_HOME/agents/alice.json")" "^$(date -u +%Y-%m-%d)T" "send refreshes the sender"
+expect_eq "$(jq -r .lastSeen "$BACKCHANNEL_HOME/agents/bob.json")" "2020-01-01T00:00:00.000Z" "send leaves the recipient"
+"$BCH" drain >/dev/null
+expect_match "$(jq -r .lastSeen "$BACKCHANNEL_HOME/agents/bob.json")" "^$(date -u +%Y-%m-%d)T" "drain refreshes the reader"
 
 # agents lists names, channels and last seen.
 out=$("$BCH" agents)
 expect_match "$out" '^alice \(#dev\) — last seen [0-9T:.-]+Z$' "agents line with channels"
-expect_eq "$(as bob unsub '#dev')" "unsubscribed from #dev" "unsub"
+expect_run 0 "unsubscribed from #dev" "" as bob unsub '#dev'  # unsub
 expect_match "$("$BCH" agents | grep '^bob')" '^bob — last seen ' "no parenthesis without channels"
 
 # A message sent to the name without @ and a DM to oneself both work.
 as bob send bob "note to self" >/dev/null
-expect_eq "$("$BCH" drain --json | jq -r '.[0].body')" "note to self" "DM to self"
+expect_run 0 "*" "" "$BCH" drain --json
+expect_eq "$(jq -r '.[0].body' <<<"$RUN_OUT")" "note to self" "DM to self"
 echo "ok"

@@ -37,7 +37,8 @@ for f in pwned pwned2 pwned3; do
 done
 
 # Peeking, not claiming: the agent still gets both on its next turn.
-expect_eq "$(as alice inbox --json | jq length)" "2" "messages stay unread"
+expect_run 0 "*" "" as alice inbox --json
+expect_eq "$(jq length <<<"$RUN_OUT")" "2" "messages stay unread"
 
 # Without a notifier the watcher warns once and keeps going.
 kill -TERM "$watch_pid"

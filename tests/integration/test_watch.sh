@@ -26,7 +26,7 @@ expect_match "$(head -n1 "$T/claim.out")" '^alice -> @bob \(.*\): waiting alread
 as alice send @bob "$(printf 'arrives\nlater')" >/dev/null
 wait_for 5 has_lines "$T/claim.out" 2 || fail "new message not delivered"
 expect_match "$(sed -n 2p "$T/claim.out")" ': arrives later$' "second message, folded"
-expect_eq "$(as bob inbox)" "inbox empty" "watch claimed both"
+expect_run 0 "inbox empty" "" as bob inbox  # watch claimed both
 expect_eq "$(cat "$T/claim.err")" "watching the inbox of bob (local spool) — ctrl-c to stop" "banner on stderr"
 kill -INT "$WATCH_PID"
 rc=0
@@ -57,7 +57,8 @@ as bob drain >/dev/null
 start_watch peek --peek
 as alice send @bob "peek at me" >/dev/null
 wait_for 5 has_lines "$T/peek.out" 1 || fail "peek did not deliver"
-expect_match "$(as bob inbox --brief)" "peek at me" "--peek did not claim"
+expect_run 0 "*" "" as bob inbox --brief
+expect_match "$RUN_OUT" "peek at me" "--peek did not claim"
 kill -TERM "$WATCH_PID"
 rc=0
 wait "$WATCH_PID" || rc=$?
@@ -70,7 +71,8 @@ as alice send @bob "routine" >/dev/null
 as alice send @bob --urgent "prod is down" >/dev/null
 wait_for 5 has_lines "$T/urgent.out" 1 || fail "urgent message not delivered"
 expect_match "$(cat "$T/urgent.out")" '^alice -> @bob \[URGENT\] .*: prod is down$' "only the urgent one"
-expect_eq "$(as bob inbox --json | jq -r '.[].body')" "routine" "normal message still unread"
+expect_run 0 "*" "" as bob inbox --json
+expect_eq "$(jq -r '.[].body' <<<"$RUN_OUT")" "routine" "normal message still unread"
 kill -TERM "$WATCH_PID"
 wait "$WATCH_PID" || true
 as bob drain >/dev/null
@@ -82,7 +84,8 @@ as alice send @bob --scope myrepo "for this session" >/dev/null
 wait_for 5 has_lines "$T/scoped.out" 1 || fail "scoped message not delivered"
 sleep 0.2
 expect_eq "$(lines "$T/scoped.out")" "1" "only the matching scope"
-expect_eq "$(as bob inbox --json --match otherrepo | jq -r '.[].body')" "not for this session" "other scope unread"
+expect_run 0 "*" "" as bob inbox --json --match otherrepo
+expect_eq "$(jq -r '.[].body' <<<"$RUN_OUT")" "not for this session" "other scope unread"
 kill -TERM "$WATCH_PID"
 wait "$WATCH_PID" || true
 as bob drain --match otherrepo >/dev/null
@@ -126,5 +129,5 @@ expect_eq "$(cat "$T/dq.od")" "$expected_dq" "{{body}} inside double quotes stay
 expected_sq=$(for body in "${hostile[@]}"; do printf '%s\n' 'sq:"$BCH_BODY"' | od -c; done)
 expect_eq "$(cat "$T/sq.od")" "$expected_sq" "{{body}} inside single quotes stays a reference"
 expect_eq "$(cat "$T/plain")" "$(printf 'alice|%.0s' "${hostile[@]}")" "{{from}}"
-expect_eq "$(as bob inbox)" "inbox empty" "exec'd messages were claimed"
+expect_run 0 "inbox empty" "" as bob inbox  # exec'd messages were claimed
 echo "ok"

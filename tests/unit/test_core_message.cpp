@@ -110,6 +110,9 @@ TEST_CASE("short ids are the random tail, and handles match prefix or tail", "[m
   CHECK(bch::id_matches(id, "0190d6"));
   CHECK(bch::id_matches(id, "56789abc"));
   CHECK(bch::id_matches(id, id));
+  CHECK(bch::id_matches(id, "5678"));  // any 4+ prefix of the short id shown
+  CHECK(bch::id_matches(id, "56789a"));
+  CHECK_FALSE(bch::id_matches(id, "567"));   // shorter is too loose
   CHECK_FALSE(bch::id_matches(id, "9abc"));  // tails shorter than 8 are too loose
   CHECK_FALSE(bch::id_matches(id, ""));
 }

@@ -504,3 +504,7 @@ TEST_CASE("the relay's workers stop growing at the limit; connections wait in li
   CHECK(most == 2);
   queue.shutdown();
 }
+
+TEST_CASE("relay: event streams keep alive every 25 s by default", "[relay]") {
+  CHECK(bch::relay::RelayOptions{}.keepalive == std::chrono::milliseconds(25000));
+}
