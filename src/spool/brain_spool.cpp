@@ -165,8 +165,8 @@ private:
     return m_client->Get(full, headers);
   }
 
-  std::chrono::milliseconds scaled(double ms) const {
-    return std::chrono::milliseconds(static_cast<long long>(ms * m_endpoint.retry_scale));
+  static std::chrono::milliseconds ms(double count) {
+    return std::chrono::milliseconds(static_cast<long long>(count));
   }
 
   // How long a 429 asks us to wait: Retry-After in seconds, else 1 s × attempt; at most 5 s.
@@ -180,7 +180,7 @@ private:
         seconds = parsed;
       }
     }
-    return scaled(std::min(seconds, 5.0) * 1000);
+    return ms(std::min(seconds, 5.0) * 1000);
   }
 
   // One call with retries. 2xx: the parsed answer (null when the body is not JSON, as
@@ -194,7 +194,7 @@ private:
     bool rate_limited = false;
     for (int attempt = 1; attempt <= k_attempts; ++attempt) {
       auto result = send_once(method, target, body);
-      std::chrono::milliseconds wait = scaled(300.0 * attempt);
+      std::chrono::milliseconds wait = ms(300.0 * attempt);
       if (!result) {
         last = describe(result.error());
         if (result.error() == httplib::Error::SSLServerVerification) {
@@ -219,7 +219,11 @@ private:
       }
       if (attempt < k_attempts) {
         util::debug(fmt::format("brain {} {}: {}; retrying", method, m_endpoint.url, last));
-        sleep_for(wait);
+        if (m_endpoint.wait) {
+          m_endpoint.wait(wait);
+        } else {
+          sleep_for(wait);
+        }
       }
     }
     if (rate_limited) {

@@ -334,16 +334,26 @@ TEST_CASE("open event streams never starve other requests", "[relay]") {
   std::string bob = relay.register_agent("bob");
   unsigned streams = std::max(8u, 4 * std::thread::hardware_concurrency());
   std::atomic<bool> stop{false};
+  std::atomic<unsigned> open{0};
   std::vector<std::thread> readers;
   for (unsigned i = 0; i < streams; ++i) {
     readers.emplace_back([&] {
       auto c = relay.client();
-      c.Get("/v1/events/bob",
-            httplib::Headers{{"Authorization", "Bearer " + bob}},
-            [&](const char*, std::size_t) { return !stop.load(); });
+      c.Get(
+          "/v1/events/bob",
+          httplib::Headers{{"Authorization", "Bearer " + bob}},
+          [&](const httplib::Response&) {
+            ++open;  // the stream is served: its headers arrived
+            return true;
+          },
+          [&](const char*, std::size_t) { return !stop.load(); });
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Every stream holds its worker before the other requests start (bounded wait).
+  for (int i = 0; i < 1000 && open.load() < streams; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(open.load() == streams);
   auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < 20; ++i) {
     CHECK(relay.request("GET", "/v1/health").status == 200);

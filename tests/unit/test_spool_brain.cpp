@@ -28,11 +28,14 @@ struct Brain {
   bch::spool::BrainEndpoint endpoint;
   std::unique_ptr<bch::spool::Spool> spool;
 
-  explicit Brain(double retry_scale = 0.01) {
+  // Every retry wait the client asked for, in order (it does not sleep in tests).
+  std::shared_ptr<std::vector<long long>> waits = std::make_shared<std::vector<long long>>();
+
+  Brain() {
     endpoint.url = fake.url();
     endpoint.token = fake.token();
     endpoint.room = "team";
-    endpoint.retry_scale = retry_scale;
+    endpoint.wait = [waits = waits](std::chrono::milliseconds w) { waits->push_back(w.count()); };
     endpoint.read_timeout = std::chrono::milliseconds(500);
     endpoint.poll_interval = std::chrono::milliseconds(50);
     spool = bch::spool::make_brain_spool(endpoint);
@@ -197,28 +200,32 @@ TEST_CASE("brain: every transient fault is retried and the call succeeds", "[bra
 }
 
 TEST_CASE("brain: retries wait as the spec says", "[brain]") {
-  Brain b(0.1);  // a tenth of the real waits
-  auto timed = [&](const BrainFault& f) {
+  Brain b;
+  // The waits one call asks for when `f` strikes.
+  auto waits_for = [&](const BrainFault& f) {
     b.fake.add_fault(f);
-    auto start = std::chrono::steady_clock::now();
+    b.waits->clear();
     b.spool->agents();
-    return std::chrono::steady_clock::now() - start;
+    return *b.waits;
   };
   BrainFault limited;
   limited.status = 429;
   limited.retry_after = "3";
-  // Retry-After 3 s → 300 ms here.
-  CHECK(timed(limited) >= std::chrono::milliseconds(300));
-  limited.retry_after = "600";  // capped at 5 s → 500 ms here
-  auto capped = timed(limited);
-  CHECK(capped >= std::chrono::milliseconds(500));
-  CHECK(capped < std::chrono::milliseconds(1500));
-  limited.retry_after.reset();  // 1 s × attempt → 100 ms here
-  CHECK(timed(limited) >= std::chrono::milliseconds(100));
+  CHECK(waits_for(limited) == std::vector<long long>{3000});  // Retry-After 3 s
+  limited.retry_after = "600";
+  CHECK(waits_for(limited) == std::vector<long long>{5000});  // capped at 5 s
+  limited.retry_after = "0.5";
+  CHECK(waits_for(limited) == std::vector<long long>{500});
+  limited.retry_after.reset();
+  limited.times = 2;
+  CHECK(waits_for(limited) == std::vector<long long>{1000, 2000});  // 1 s × attempt
+  limited.retry_after = "soon";
+  limited.times = 1;
+  CHECK(waits_for(limited) == std::vector<long long>{1000});  // unreadable: as if absent
   BrainFault down;
   down.status = 503;
-  down.times = 2;  // 300 ms + 600 ms → 90 ms here
-  CHECK(timed(down) >= std::chrono::milliseconds(90));
+  down.times = 2;
+  CHECK(waits_for(down) == std::vector<long long>{300, 600});  // 300 ms × attempt
 }
 
 TEST_CASE("brain: a fault that persists ends after 3 attempts with a clear error", "[brain]") {
@@ -350,12 +357,16 @@ TEST_CASE("brain: watch polls and never writes", "[brain]") {
     b.spool->watch(
         "bob", [&](const bch::Message& m) { seen.push_back(m.body); }, stop.get_token());
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait (bounded) for three more polls than the first listing, not for a time.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (b.fake.requests().size() <= before + 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   stop.request_stop();
   watcher.join();
   CHECK(seen == std::vector<std::string>{"one"});
   auto log = b.fake.requests();
-  REQUIRE(log.size() > before + 2);  // it polled several times
+  REQUIRE(log.size() > before + 4);  // it polled several times
   for (std::size_t i = before; i < log.size(); ++i) {
     CHECK(log[i].rfind("GET ", 0) == 0);
   }

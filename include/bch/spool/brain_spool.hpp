@@ -6,6 +6,7 @@
 #include <bch/spool/spool.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,8 +20,8 @@ struct BrainEndpoint {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{15000};
   std::chrono::milliseconds poll_interval{5000};  // watch
-  // Retry waits are multiplied by this (tests shorten them; 1.0 is the spec's timing).
-  double retry_scale = 1.0;
+  // How a retry waits (tests record the waits instead of sleeping); empty: sleep.
+  std::function<void(std::chrono::milliseconds)> wait;
 };
 
 // Throws Error(usage) unless `room` is a slug: 1-64 of a-z, 0-9, - and _, starting with
