@@ -11,6 +11,7 @@
 #                ThreadSanitizer (CI too)
 #   make tidy    clang-tidy over the project's own code (.clang-tidy; CI too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
+#   make mutants    one-line breakages of src/ (tests/mutants/list) the suite must catch (CI too)
 
 BUILD      ?= build
 DEPS       := $(BUILD)/deps
@@ -18,13 +19,14 @@ RELEASE    := $(BUILD)/release
 SANITIZE   := $(BUILD)/sanitize
 TSAN       := $(BUILD)/tsan
 TIDY       := $(BUILD)/tidy
+MUTANTS    := $(BUILD)/mutants
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # CI builds with warnings as errors; users get warnings only.
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps clang-deps build demo test sanitize-build test-sanitize test-tsan tidy format-check fuzz bench bench-relay clean
+.PHONY: all deps clang-deps build demo test sanitize-build test-sanitize test-tsan tidy format-check fuzz mutants bench bench-relay clean
 
 all: build
 
@@ -88,6 +90,9 @@ tidy: clang-deps
 	  || { sed 's/\x1b\[[0-9;]*m//g' $(TIDY)/tidy.log | grep -Ev '^clang-tidy|warnings generated' >&2; exit 1; }
 	@echo "clang-tidy: clean"
 
+mutants: deps
+	@scripts/mutants.sh $(MUTANTS) $(CMAKE_FLAGS)
+
 format-check: deps
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
@@ -100,4 +105,4 @@ bench-relay:
 	@$(RELEASE)/bench/bch_relay_bench $(RELEASE)/src/bch
 
 clean:
-	rm -rf $(RELEASE) $(SANITIZE) $(TSAN) $(TIDY)
+	rm -rf $(RELEASE) $(SANITIZE) $(TSAN) $(TIDY) $(MUTANTS)

@@ -81,7 +81,8 @@ inline constexpr std::size_t k_max_body_bytes = std::size_t{1024} * 1024;
 // The largest message file a reader reads: a body at the limit whose every byte JSON
 // escapes as \u00XX (six bytes), plus room for the other fields. Anything larger in
 // an inbox was not written by a sender and is set aside unread.
-inline constexpr std::size_t k_max_message_file_bytes = 6 * k_max_body_bytes + 256 * 1024;
+inline constexpr std::size_t k_max_message_file_bytes =
+    6 * k_max_body_bytes + std::size_t{256} * 1024;
 
 // A body as typed, ready to send: trailing newlines dropped. Throws Error(usage) when it
 // is blank ("empty message body — nothing to send") or over k_max_body_bytes.

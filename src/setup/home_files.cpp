@@ -376,9 +376,11 @@ void JsonFile::set(const Path& path, const Json& value) {
       std::string member = Json(key).dump() + m_colon;
       if (span.children.empty()) {
         std::string base = line_indent(m_text, span.start);
-        std::string text = lines ? "{\n" + base + m_indent + member
-                                       + render(inserted, base + m_indent, true) + "\n" + base + "}"
-                                 : "{" + member + render(inserted, "", false) + "}";
+        std::string inner = base + m_indent;
+        std::string text =
+            lines ? fmt::format(
+                "{{\n{}{}{}\n{}}}", inner, member, render(inserted, inner, true), base)
+                  : fmt::format("{{{}{}}}", member, render(inserted, "", false));
         splice(span.start, span.end, text, expected);
         return;
       }
@@ -386,8 +388,9 @@ void JsonFile::set(const Path& path, const Json& value) {
       std::string indent = starts_line(m_text, last_key)
                                ? line_indent(m_text, last_key)
                                : line_indent(m_text, span.start) + m_indent;
-      std::string text = lines ? ",\n" + indent + member + render(inserted, indent, true)
-                               : m_comma + member + render(inserted, "", false);
+      std::string text =
+          lines ? fmt::format(",\n{}{}{}", indent, member, render(inserted, indent, true))
+                : fmt::format("{}{}{}", m_comma, member, render(inserted, "", false));
       splice(span.children.back().end, span.children.back().end, text, expected);
       return;
     }

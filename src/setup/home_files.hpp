@@ -74,7 +74,7 @@ private:
   // `expected`: an edit that would change anything else is refused, not written.
   void splice(std::size_t start, std::size_t end, const std::string& text, const Json& expected);
   // `value` as text for a place whose line is indented by `indent`.
-  std::string render(const Json& value, const std::string& indent, bool multiline) const;
+  std::string render(const Json& value, const std::string& indent, bool lines) const;
 
   const HomeFiles& m_files;
   std::filesystem::path m_relative;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make mutants`: applies each mutant of tests/mutants/list, one at a time, to a copy of
+# the sources, rebuilds what it touches and runs the tests it names. Every mutant must be
+# killed (those tests fail); one that survives means the suite cannot see that breakage,
+# and fails the run. A mutant whose string no longer occurs exactly once fails it too.
+#
+#   scripts/mutants.sh <build dir> [cmake flags...]
+set -euo pipefail
+
+build=$1
+shift
+src=$(cd "$(dirname "$0")/.." && pwd)
+copy=$build/src
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# A fresh copy of the tracked sources (the working tree's, so uncommitted work counts).
+rm -rf "$copy"
+mkdir -p "$copy"
+(cd "$src" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$copy"
+cmake -S "$copy" -B "$build/tree" -DCMAKE_BUILD_TYPE=Debug -DBCH_BENCH=OFF "$@" >/dev/null
+echo "mutants: building the unmutated tree"
+cmake --build "$build/tree" -j "$jobs" --target bch bch_unit_tests bch_fake_brain -- -s >/dev/null
+
+killed=0
+survived=()
+while IFS=$'\t' read -r name file from to tests; do
+  [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+  target=$copy/$file
+  cp "$target" "$build/original"
+  count=$(FROM="$from" perl -0ne '$n = () = /\Q$ENV{FROM}\E/g; print $n' "$target")
+  if [ "$count" != 1 ]; then
+    echo "mutants: $name: its string occurs $count times in $file (must be once)" >&2
+    survived+=("$name (stale)")
+    continue
+  fi
+  FROM="$from" TO="$to" perl -0pi -e '$t = $ENV{TO}; $t =~ s/\\n/\n/g; s/\Q$ENV{FROM}\E/$t/' "$target"
+  # Scripts need only bch; unit tests need their binary relinked too.
+  targets=(bch)
+  IFS='|' read -ra parts <<<"$tests"
+  for part in "${parts[@]}"; do
+    [[ "$part" == integration.* ]] || targets=(bch bch_unit_tests)
+  done
+  status=killed
+  if ! cmake --build "$build/tree" -j "$jobs" --target "${targets[@]}" -- -s >"$build/$name.build.log" 2>&1; then
+    status="killed (does not build)"
+  elif ctest --test-dir "$build/tree" -R "$tests" --timeout 300 >"$build/$name.test.log" 2>&1; then
+    status=SURVIVED
+  fi
+  if grep -q 'No tests were found' "$build/$name.test.log" 2>/dev/null; then
+    status="SURVIVED (no test matches '$tests')"
+  fi
+  cp "$build/original" "$target"
+  echo "mutants: $name: $status"
+  if [[ "$status" == killed* ]]; then
+    killed=$((killed + 1))
+  else
+    survived+=("$name")
+  fi
+done <"$src/tests/mutants/list"
+# Leave the tree built as it was.
+cmake --build "$build/tree" -j "$jobs" --target bch bch_unit_tests -- -s >/dev/null 2>&1 || true
+
+echo "mutants: ${killed} killed, ${#survived[@]} survived"
+if [ "${#survived[@]}" -gt 0 ]; then
+  printf 'mutants: the suite misses: %s\n' "${survived[@]}" >&2
+  exit 1
+fi
