@@ -11,7 +11,8 @@
 #                ThreadSanitizer (CI too)
 #   make tidy    clang-tidy over the project's own code (.clang-tidy; CI too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
-#   make mutants    one-line breakages of src/ (tests/mutants/list) the suite must catch (CI too)
+#   make mutants    one-line breakages of src/ (tests/mutants/list) the suite must catch (CI too;
+#                MUTANTS_ONLY=<regex> runs some)
 
 BUILD      ?= build
 DEPS       := $(BUILD)/deps

@@ -5,6 +5,7 @@
 # and fails the run. A mutant whose string no longer occurs exactly once fails it too.
 #
 #   scripts/mutants.sh <build dir> [cmake flags...]
+#   MUTANTS_ONLY=<regex>: only the mutants whose name matches (a quick re-check)
 set -euo pipefail
 
 build=$1
@@ -25,6 +26,7 @@ killed=0
 survived=()
 while IFS=$'\t' read -r name file from to tests; do
   [ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+  [[ -z "${MUTANTS_ONLY:-}" || "$name" =~ ${MUTANTS_ONLY} ]] || continue
   target=$copy/$file
   cp "$target" "$build/original"
   count=$(FROM="$from" perl -0ne '$n = () = /\Q$ENV{FROM}\E/g; print $n' "$target")

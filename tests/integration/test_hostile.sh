@@ -102,8 +102,11 @@ clean "$(jq -r '.result.content[0].text' <<<"$out")" "MCP results"
 expect_match "$(jq -r 'select(.id == 1) | .result.content[0].text' <<<"$out")" '  │ b' "MCP result framed"
 
 # 4. Local files crafted to crash or hang.
-# JSON nested 100,000 deep on one MCP line: a parse error, the server goes on.
-deep=$(head -c 100000 /dev/zero | tr '\0' '[')
+# Valid JSON nested 100,000 deep in an MCP request (copying it recursed until the stack
+# ran out): a parse error, and the server goes on.
+open=$(head -c 100000 /dev/zero | tr '\0' '[')
+close=$(head -c 100000 /dev/zero | tr '\0' ']')
+deep='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bch_send","arguments":{"target":"@x","body":'"$open$close"'}}}'
 out=$(printf '%s\n%s\n' "$deep" '{"jsonrpc":"2.0","id":7,"method":"ping"}' | timeout 20 "$BCH" mcp)
 expect_eq "$(jq -c '.error.code // .id' <<<"$out" | tr '\n' ' ')" "-32700 7 " "deep JSON: parse error, then served"
 # A FIFO as a message file: set aside, nothing hangs.
@@ -127,7 +130,7 @@ rm -f "$BACKCHANNEL_HOME/spool/dana/bad/"*
 # 5. Setup: deep JSON, a FIFO, a read-only file, a TOML table without a command.
 export BACKCHANNEL_SETUP_HOME=$T/sh
 mkdir -p "$T/sh/.claude" "$T/sh/.codex"
-head -c 200000 /dev/zero | tr '\0' '[' >"$T/sh/.claude.json"
+{ printf '{"a": '; head -c 200000 /dev/zero | tr '\0' '['; head -c 200000 /dev/zero | tr '\0' ']'; printf '}\n'; } >"$T/sh/.claude.json"
 printf '{"a": 1}\n' >"$T/sh/.claude/settings.json"
 chmod 0444 "$T/sh/.claude/settings.json"
 printf '[mcp_servers.backchannel.env]\nX = "1"\n' >"$T/sh/.codex/config.toml"

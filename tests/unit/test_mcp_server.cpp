@@ -284,7 +284,11 @@ TEST_CASE("mcp: results frame bodies and say how to read them", "[mcp]") {
 
 TEST_CASE("mcp: JSON nested deeper than the limit is a parse error, not a crash", "[mcp]") {
   Fixture f;
-  std::string deep(100000, '[');
+  // Valid JSON, 100,000 deep where a tool argument goes: copying it used to recurse
+  // until the stack ran out.
+  std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":)"
+                     R"("bch_send","arguments":{"target":"@bob","body":)"
+                     + std::string(100000, '[') + std::string(100000, ']') + "}}}";
   CHECK(f.call(deep)["error"]["code"] == -32700);
   std::string ok = std::string(60, '[') + std::string(60, ']');
   CHECK(f.call(ok).is_array());  // JSON within the limit: a batch of invalid requests
