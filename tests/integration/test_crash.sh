@@ -102,4 +102,5 @@ echo "ok: $sent sends survived $rounds rounds of kill -9 ($(wc -l <"$T/drained")
 
 # 4. The spool still works normally afterwards.
 as alice send @bob "after the storm" >/dev/null
-expect_match "$(as bob drain --json | jq -r '.[].body')" "after the storm" "spool usable after crashes"
+expect_run 0 "*" "*" as bob drain --json
+expect_match "$(jq -r '.[].body' <<<"$RUN_OUT")" "after the storm" "spool usable after crashes"

@@ -109,7 +109,8 @@ expect_eq "$(wc -l <"$T/err")" "1" "exactly one warning line"
 
 # A corrupt agent record: listing skips it with a warning, writing to it is refused.
 echo 'nope' >"$BACKCHANNEL_HOME/agents/zed.json"
-expect_match "$("$BCH" agents 2>/dev/null)" "^alice" "agents still lists the rest"
+expect_run 0 "*" "*" "$BCH" agents
+expect_match "$RUN_OUT" "^alice" "agents still lists the rest"
 expect_fail 1 "error: agent record '$BACKCHANNEL_HOME/agents/zed.json' is not a JSON object — fix or remove it" \
   "$BCH" send @zed hi
 expect_eq "$(cat "$BACKCHANNEL_HOME/agents/zed.json")" "nope" "the corrupt record is left alone"

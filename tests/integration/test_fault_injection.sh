@@ -74,7 +74,8 @@ if mount -t tmpfs -o size=64k tmpfs "$T/small" 2>/dev/null; then
   as alice send @bob "$big" 2>"$T/full.err" || rc=$?
   expect_eq "$rc" "1" "send on a full disk fails"
   expect_match "$(cat "$T/full.err")" "^error: cannot .*No space left on device$" "full disk: one clear line"
-  expect_eq "$(as bob inbox --json | jq -r '[.[].body] | join(",")')" "before the disk filled" "earlier messages intact"
+  expect_run 0 "*" "" as bob inbox --json
+  expect_eq "$(jq -r '[.[].body] | join(",")' <<<"$RUN_OUT")" "before the disk filled" "earlier messages intact"
   expect_eq "$(ls -A "$BACKCHANNEL_HOME/spool/bob/tmp")" "" "no partial file left in tmp/"
   # Draining is what frees space: with the disk full and bob's lastSeen due for a
   # refresh (an hour old), drain still reads and claims; the refresh is skipped.

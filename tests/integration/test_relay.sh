@@ -48,7 +48,8 @@ at c sub dev >/dev/null
 expect_run 0 "#dev" "" at b channels  # channels
 at a send '#dev' --urgent "standup" >/dev/null
 expect_run 0 "inbox empty" "" at a inbox  # sender excluded
-expect_eq "$(at b drain --json | jq -r '.[0] | .to + " " + .priority')" "#dev urgent" "fan-out to bob"
+expect_run 0 "*" "" at b drain --json
+expect_eq "$(jq -r '.[0] | .to + " " + .priority' <<<"$RUN_OUT")" "#dev urgent" "fan-out to bob"
 expect_run 0 "*" "" at c drain --json
 expect_eq "$(jq -r '.[0].body' <<<"$RUN_OUT")" "standup" "fan-out to carol"
 at a send @bob --scope github.com/org/myrepo "scoped" >/dev/null
