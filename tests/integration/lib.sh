@@ -116,13 +116,14 @@ wait_for() {
 # $RELAY_FIXED_PORT, to restart on the same one), data in
 # $T/relay unless --data-dir is given; sets RELAY_PID, RELAY_PORT and RELAY_URL.
 start_relay() {
-  rm -f "$T/relay.port"
+  # The last start's output goes first: its "listening" line must not pass for this one's.
+  rm -f "$T/relay.port" "$T/relay.out"
   BACKCHANNEL_HOME=$T/relay "$BCH" relay --host 127.0.0.1 --port "${RELAY_FIXED_PORT:-0}" --port-file "$T/relay.port" "$@" \
     >"$T/relay.out" 2>>"$T/relay.log" &
   RELAY_PID=$!
   BG_PIDS+=("$RELAY_PID")
   # The port file is written first, then the "listening" line: wait for the line.
-  wait_for 10 grep -q '^backchannel relay listening on ' "$T/relay.out" \
+  wait_for 10 grep -qs '^backchannel relay listening on ' "$T/relay.out" \
     || fail "relay did not start: $(cat "$T/relay.log")"
   RELAY_PORT=$(cat "$T/relay.port")
   RELAY_URL=$(sed -n 's/^backchannel relay listening on //p' "$T/relay.out")

@@ -31,11 +31,16 @@ watch_pid=$!
 sender=$!
 BG_PIDS+=($sender)
 
+# Each round waits for a few more acknowledged sends (load, not time), then restarts.
+acked_now() { grep -c '^sent ' "$T/sent.out" || true; }
+acked_at_least() { [ "$(acked_now)" -ge "$1" ]; }
 for round in $(seq 1 "$rounds"); do
-  sleep 1
+  target=$(($(acked_now) + 5))
+  wait_for 30 acked_at_least "$target" || fail "no sends acknowledged in round $round"
   restart_relay
 done
-sleep 0.5
+target=$(($(acked_now) + 5))
+wait_for 30 acked_at_least "$target" || fail "no sends acknowledged after the last restart"
 touch "$T/stop"
 wait "$sender" || true
 

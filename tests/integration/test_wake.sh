@@ -24,9 +24,13 @@ as bob send @alice "a normal message: no notification" >/dev/null
 hostile='--help $(touch pwned) `touch pwned2`; touch pwned3 <b>bold</b> & "q" '"'s'"
 printf '%s\nsecond line, not shown\n' "$hostile" | as bob send @alice --urgent - >/dev/null
 wait_for 10 test -s "$T/notify.log" || fail "no notification: $(cat "$T/watch.err")"
-sleep 0.3  # a second (wrong) notification would land now
+# Messages are handled in order: once a later urgent one is notified, anything the
+# earlier ones caused has landed too.
+as bob send @alice --urgent "sentinel" >/dev/null
+wait_for 10 grep -q '^\[sentinel\]$' "$T/notify.log" || fail "no notification for the sentinel"
+expect_eq "$(grep -c '^call ' "$T/notify.log")" "2" "one notification per urgent message, none for the normal one"
 
-expect_eq "$(cat "$T/notify.log")" "call 5
+expect_eq "$(sed -n 1,6p "$T/notify.log")" "call 5
 [--app-name=backchannel]
 [--urgency=critical]
 [--]
@@ -38,7 +42,7 @@ done
 
 # Peeking, not claiming: the agent still gets both on its next turn.
 expect_run 0 "*" "" as alice inbox --json
-expect_eq "$(jq length <<<"$RUN_OUT")" "2" "messages stay unread"
+expect_eq "$(jq length <<<"$RUN_OUT")" "3" "messages stay unread"
 
 # Without a notifier the watcher warns once and keeps going.
 kill -TERM "$watch_pid"
