@@ -78,6 +78,7 @@ constexpr Command k_commands[] = {
     {add_channels},
     {add_whoami},
     {add_room},
+    {add_token},
     {add_invite},
     {add_join},
     {add_setup},

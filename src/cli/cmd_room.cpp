@@ -17,11 +17,18 @@ struct RoomNewOptions {
   std::string url;
 };
 
-// The relay to create the room on: --url, BACKCHANNEL_URL, config url, then
+struct RoomRotateOptions {
+  std::string room;
+  std::string url;
+  std::string token;
+  std::vector<std::string> channels;
+};
+
+// The relay a room command talks to: --url, BACKCHANNEL_URL, config url, then
 // BACKCHANNEL_DEFAULT_RELAY.
-std::string relay_url(const RoomNewOptions& o, Globals& g) {
-  if (!o.url.empty()) {
-    return o.url;
+std::string relay_url(const std::string& flag, Globals& g) {
+  if (!flag.empty()) {
+    return flag;
   }
   if (g.env.url) {
     return *g.env.url;
@@ -44,7 +51,7 @@ void run_room_new(const RoomNewOptions& o, Globals& g) {
       invite.channels.push_back(normalize_channel(ch));
     }
   }
-  invite.url = relay_url(o, g);
+  invite.url = relay_url(o.url, g);
   auto room = spool::create_room(invite.url, g.env.admin_token);
   invite.room = room.room_id;
   invite.token = room.room_token;
@@ -60,10 +67,32 @@ void run_room_new(const RoomNewOptions& o, Globals& g) {
                   encode_invite(invite)));
 }
 
+// `bch room rotate <room>`: a fresh join token for a created room (with the admin token,
+// or the current join token as --token), and the invite that carries it.
+void run_room_rotate(const RoomRotateOptions& o, Globals& g) {
+  Invite invite;
+  for (const auto& ch : o.channels) {
+    invite.channels.push_back(normalize_channel(ch));
+  }
+  invite.url = relay_url(o.url, g);
+  auto bearer = non_empty(o.token) ? non_empty(o.token) : g.env.admin_token;
+  auto room = spool::rotate_room_token(invite.url, o.room, bearer);
+  invite.room = room.room_id;
+  invite.token = room.room_token;
+  print(fmt::format(
+      "rotated the join token of room {} on {}: earlier invites admit no one now (agents\n"
+      "already in keep their tokens). The new invite, to share privately:\n"
+      "\n"
+      "  bch join {} --as their-name\n",
+      room.room_id,
+      invite.url,
+      encode_invite(invite)));
+}
+
 }  // namespace
 
 void add_room(CLI::App& app, Globals& g) {
-  auto* room = app.add_subcommand("room", "manage relay rooms (`bch room new`)");
+  auto* room = app.add_subcommand("room", "manage relay rooms (`bch room new`, `rotate`)");
   room->require_subcommand(1);
   auto o = std::make_shared<RoomNewOptions>();
   auto* cmd = room->add_subcommand("new", "create a room on a relay and print its invite");
@@ -72,6 +101,19 @@ void add_room(CLI::App& app, Globals& g) {
   cmd->add_option(
       "--url", o->url, "the relay (default: BACKCHANNEL_URL, config, BACKCHANNEL_DEFAULT_RELAY)");
   cmd->callback([o, &g] { run_room_new(*o, g); });
+
+  auto r = std::make_shared<RoomRotateOptions>();
+  auto* rotate = room->add_subcommand(
+      "rotate", "give a room a new join token (earlier invites stop working) and print its invite");
+  rotate->add_option("room", r->room, "the room id")->required();
+  rotate->add_option("--token",
+                     r->token,
+                     "the room's current join token (default: BACKCHANNEL_ADMIN_TOKEN, the admin "
+                     "token)");
+  rotate->add_option("--channel", r->channels, "a channel for the new invite (repeatable)");
+  rotate->add_option(
+      "--url", r->url, "the relay (default: BACKCHANNEL_URL, config, BACKCHANNEL_DEFAULT_RELAY)");
+  rotate->callback([r, &g] { run_room_rotate(*r, g); });
 }
 
 }  // namespace bch::cli

@@ -221,16 +221,52 @@ private:
   std::thread m_thread;
 };
 
+// What a file was when it was last read: a rewrite (a new inode through AtomicFile, or an
+// editor's new mtime or size) shows as a difference, so the cached value is read again.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::int64_t mtime_ns = 0;
+  off_t size = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+// The stamp of `path`, or nothing if it does not exist.
+std::optional<FileStamp> stamp_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  return FileStamp{
+      st.st_dev,
+      st.st_ino,
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+      st.st_size};
+}
+
+// A value read from a file, kept while the file's stamp stays the same.
+struct CachedHash {
+  FileStamp stamp;
+  std::optional<std::string> hash;
+};
+
 struct Room {
   Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash)
       : id(std::move(room_id)), spool(std::move(dir)), token_hash(std::move(join_hash)) {}
 
   std::string id;
   spool::FsSpool spool;
-  std::optional<std::string> token_hash;  // sha256 of the join secret; none = open
+  // sha256 of the join secret; none = open. A created room's is read again from
+  // room.json whenever that file changes (rotation without a restart).
+  std::optional<std::string> token_hash;
   Subscribers subscribers;
-  std::mutex mutex;  // registration and the token index
+  std::mutex mutex;  // registration, the token index and the caches below
+  // Which agent a token hash was issued to. Only a hint: every request is checked
+  // against the agent's record as it is on disk (records_seen), so a deleted record or
+  // a removed or changed tokenHash revokes the token at once.
   std::unordered_map<std::string, std::string> agent_by_hash;
+  std::unordered_map<std::string, CachedHash> records_seen;  // by agent name
+  std::optional<CachedHash> room_file_seen;
   std::unique_ptr<InboxWatcher> watcher;
 };
 
@@ -286,6 +322,11 @@ struct RelayServer::Impl {
     if (id.empty() || id == protocol::k_default_room || !protocol::is_valid_room_id(id)) {
       return default_room();
     }
+    return created_room(id);
+  }
+
+  // A room made by POST /v1/rooms (its folder holds room.json), or 404.
+  Room& created_room(const std::string& id) {
     std::lock_guard lock(rooms_mutex);
     auto it = rooms.find(id);
     if (it != rooms.end()) {
@@ -303,7 +344,56 @@ struct RelayServer::Impl {
     return *(rooms[id] = std::move(room));
   }
 
-  // The agent the bearer token belongs to, or 401.
+  // The tokenHash in `name`'s record as it is on disk now (a stat per call; the record
+  // is read again only when it changed); nothing if the record or the field is gone.
+  // Caller holds room.mutex.
+  static std::optional<std::string> record_hash(Room& room, const std::string& name) {
+    fs::path path = room.spool.root() / "agents" / (name + ".json");
+    auto stamp = stamp_of(path);
+    if (!stamp) {
+      room.records_seen.erase(name);
+      return std::nullopt;
+    }
+    auto& seen = room.records_seen[name];
+    if (!(seen.stamp == *stamp)) {
+      seen.stamp = *stamp;
+      seen.hash.reset();
+      try {
+        auto json = room.spool.record_json(name);
+        if (json && json->contains("tokenHash") && (*json)["tokenHash"].is_string()) {
+          seen.hash = (*json)["tokenHash"].get<std::string>();
+        }
+      } catch (const Error& e) {
+        util::warn(fmt::format("agent {} refused: {}", in_quotes(name), e.what()));
+      }
+    }
+    return seen.hash;
+  }
+
+  // The room's join token hash, read again from room.json when it changed.
+  // Caller holds room.mutex.
+  std::optional<std::string> room_hash(Room& room) {
+    if (room.id == protocol::k_default_room) {
+      return room.token_hash;  // the relay's --token
+    }
+    fs::path path = options.data_dir / "rooms" / room.id / "room.json";
+    auto stamp = stamp_of(path);
+    if (stamp && !(room.room_file_seen && room.room_file_seen->stamp == *stamp)) {
+      auto text = util::read_file(path);
+      auto json = text ? util::parse_json<Json>(*text) : Json();
+      if (json.is_object() && json.contains("tokenHash") && json["tokenHash"].is_string()) {
+        room.token_hash = json["tokenHash"].get<std::string>();
+      } else {
+        util::warn(fmt::format("room {}: room.json has no tokenHash; keeping the last one",
+                               in_quotes(room.id)));
+      }
+      room.room_file_seen = CachedHash{*stamp, room.token_hash};
+    }
+    return room.token_hash;
+  }
+
+  // The agent the bearer token belongs to, or 401: the token's hash must be the one in
+  // the agent's record on disk right now.
   std::string authed_agent(Room& room, const httplib::Request& req) {
     std::string token = bearer_token(req);
     if (!token.empty()) {
@@ -311,7 +401,11 @@ struct RelayServer::Impl {
       std::lock_guard lock(room.mutex);
       auto it = room.agent_by_hash.find(hash);
       if (it != room.agent_by_hash.end()) {
-        return it->second;
+        auto current = record_hash(room, it->second);
+        if (current && protocol::equal_constant_time(*current, hash)) {
+          return it->second;
+        }
+        room.agent_by_hash.erase(it);  // revoked: deleted, rotated or edited away
       }
     }
     throw HttpError(401, "unauthorized — agent token required (get one via /v1/register)");
@@ -346,6 +440,49 @@ struct RelayServer::Impl {
     reply_json(res, 200, Json{{"roomId", id}, {"roomToken", token}});
   }
 
+  // POST /v1/rooms/<id>/rotate: a created room gets a fresh join token (returned once),
+  // with the admin token or the room's current join token as the bearer. Agents already
+  // in keep their own tokens; the old join token admits no one from now on.
+  void handle_room_rotate(const httplib::Request& req, httplib::Response& res) {
+    std::string id = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
+    if (id == protocol::k_default_room) {
+      throw HttpError(400,
+                      "the default room's join token is the relay's --token — change it there and "
+                      "restart the relay");
+    }
+    if (!protocol::is_valid_room_id(id)) {
+      throw HttpError(400, fmt::format("invalid room id {}", in_quotes(id)));
+    }
+    Room& room = created_room(id);
+    std::string presented = bearer_token(req);
+    std::string presented_hash = presented.empty() ? "" : protocol::sha256_hex(presented);
+    std::lock_guard lock(room.mutex);
+    bool admin = options.admin_token && !presented.empty()
+                 && protocol::equal_constant_time(presented_hash,
+                                                  protocol::sha256_hex(*options.admin_token));
+    auto current = room_hash(room);
+    bool holder =
+        current && !presented.empty() && protocol::equal_constant_time(presented_hash, *current);
+    if (!admin && !holder) {
+      throw HttpError(401,
+                      "unauthorized — rotating a room's join token needs the admin token or the "
+                      "current join token");
+    }
+    std::string token = util::random_hex(protocol::k_token_bytes);
+    fs::path file = options.data_dir / "rooms" / id / "room.json";
+    auto text = util::read_file(file);
+    Json json = text ? util::parse_json<Json>(*text) : Json::object();
+    if (!json.is_object()) {
+      json = Json::object();
+    }
+    json["tokenHash"] = protocol::sha256_hex(token);
+    util::AtomicFile out(file, 0600);
+    out.write(json.dump(2) + "\n");
+    out.commit();
+    room.token_hash = json["tokenHash"].get<std::string>();
+    reply_json(res, 200, Json{{"roomId", id}, {"roomToken", token}});
+  }
+
   void handle_register(const httplib::Request& req, httplib::Response& res) {
     Room& room = room_for(req);
     Json body = body_object(req);
@@ -368,9 +505,9 @@ struct RelayServer::Impl {
       reply_json(res, 200, spool::to_json(room.spool.register_agent(name)));
       return;
     }
-    if (room.token_hash
-        && (presented.empty()
-            || !protocol::equal_constant_time(presented_hash, *room.token_hash))) {
+    auto join_hash = room_hash(room);
+    if (join_hash
+        && (presented.empty() || !protocol::equal_constant_time(presented_hash, *join_hash))) {
       throw HttpError(401, "unauthorized — registration requires the room token");
     }
     auto record = room.spool.register_agent(name);
@@ -385,6 +522,35 @@ struct RelayServer::Impl {
     Json out = spool::to_json(record);
     out["token"] = token;
     reply_json(res, 200, out);
+  }
+
+  // POST /v1/rotate: the caller's token is replaced by a fresh one, which is returned
+  // once; the old one stops working at once.
+  void handle_rotate(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    std::string agent = authed_agent(room, req);
+    std::string old_hash = protocol::sha256_hex(bearer_token(req));
+    std::string token = util::random_hex(protocol::k_token_bytes);
+    std::string hash = protocol::sha256_hex(token);
+    std::lock_guard lock(room.mutex);
+    bool rotated = false;
+    room.spool.update_record(agent, [&](Json& json) {
+      // Only if the token presented is still the one on record (no concurrent rotation).
+      auto it = json.find("tokenHash");
+      if (it == json.end() || !it->is_string()
+          || !protocol::equal_constant_time(it->get<std::string>(), old_hash)) {
+        return false;
+      }
+      json["tokenHash"] = hash;
+      rotated = true;
+      return true;
+    });
+    if (!rotated) {
+      throw HttpError(401, "unauthorized — agent token required (get one via /v1/register)");
+    }
+    room.agent_by_hash.erase(old_hash);
+    room.agent_by_hash[hash] = agent;
+    reply_json(res, 200, Json{{"token", token}});
   }
 
   void handle_send(const httplib::Request& req, httplib::Response& res) {
@@ -471,16 +637,24 @@ struct RelayServer::Impl {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     auto keepalive = options.keepalive;
+    std::string hash = protocol::sha256_hex(bearer_token(req));
+    Room* in = &room;
+    // A stream lives only as long as its token: revoked or rotated, it ends.
+    auto authorised = [in, agent, hash] {
+      std::lock_guard lock(in->mutex);
+      auto current = record_hash(*in, agent);
+      return current && protocol::equal_constant_time(*current, hash);
+    };
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, stream, state, keepalive](std::size_t, httplib::DataSink& sink) {
+        [this, stream, state, keepalive, authorised](std::size_t, httplib::DataSink& sink) {
           if (!sink.is_writable()) {
             return false;  // the client is gone: do not wait a keep-alive period for it
           }
           if (state->pending.empty()) {
             state->pending = stream->wait(keepalive);
           }
-          if (stopping || stream->closed()) {
+          if (stopping || stream->closed() || !authorised()) {
             // Failing the stream (rather than ending it) closes the connection, so the
             // client reconnects elsewhere and no worker lingers in keep-alive.
             return false;
@@ -519,6 +693,8 @@ struct RelayServer::Impl {
             reply_json(res, 200, Json{{"ok", true}, {"service", protocol::k_service}});
           }));
     s.Post(protocol::k_rooms, wrap([this](const auto& req, auto& res) { handle_rooms(req, res); }));
+    s.Post(std::string(protocol::k_rooms) + "/([^/]*)/rotate",
+           wrap([this](const auto& req, auto& res) { handle_room_rotate(req, res); }));
     s.Post(protocol::k_register,
            wrap([this](const auto& req, auto& res) { handle_register(req, res); }));
     s.Get(protocol::k_agents, wrap([this](const auto& req, auto& res) {
@@ -541,6 +717,8 @@ struct RelayServer::Impl {
            wrap([this](const auto& req, auto& res) { handle_channel(req, res, false); }));
     s.Post(protocol::k_send, wrap([this](const auto& req, auto& res) { handle_send(req, res); }));
     s.Post(protocol::k_take, wrap([this](const auto& req, auto& res) { handle_take(req, res); }));
+    s.Post(protocol::k_rotate,
+           wrap([this](const auto& req, auto& res) { handle_rotate(req, res); }));
     s.Get(std::string(protocol::k_inbox) + "([^/]*)", wrap([this](const auto& req, auto& res) {
             Room& room = room_for(req);
             std::string agent = own_agent(room, req);

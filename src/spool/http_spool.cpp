@@ -367,14 +367,18 @@ std::unique_ptr<Spool> make_http_spool(const RelayEndpoint& endpoint) {
   return std::make_unique<HttpSpool>(endpoint);
 }
 
-NewRoom create_room(const std::string& url, const std::optional<std::string>& admin_token) {
+namespace {
+
+// One POST outside the Spool calls (rooms, rotation): the answer's JSON object, which
+// must hold `fields` as strings.
+Json post_for(const std::string& url,
+              const std::string& path,
+              const httplib::Headers& headers,
+              const std::vector<const char*>& fields,
+              std::string_view what) {
   Url parsed = parse_url(url, "relay");
   auto client = make_client(parsed, std::chrono::seconds(10), std::chrono::seconds(30));
-  httplib::Headers h;
-  if (admin_token) {
-    h.emplace("Authorization", "Bearer " + *admin_token);
-  }
-  auto result = client->Post(parsed.prefix + protocol::k_rooms, h, "{}", "application/json");
+  auto result = client->Post(parsed.prefix + path, headers, "{}", "application/json");
   if (!result) {
     throw Error(ErrorKind::unavailable,
                 fmt::format("relay {} unreachable: {}", url, httplib::to_string(result.error())));
@@ -383,12 +387,51 @@ NewRoom create_room(const std::string& url, const std::optional<std::string>& ad
     throw Error(kind_for_status(result->status), error_message(result->status, result->body));
   }
   auto json = util::parse_json<Json>(result->body);
-  if (!json.is_object() || !json.contains("roomId") || !json["roomId"].is_string()
-      || !json.contains("roomToken") || !json["roomToken"].is_string()) {
-    throw Error(ErrorKind::protocol,
-                fmt::format("relay {} sent an unexpected answer to room creation", url));
+  bool ok = json.is_object();
+  for (const char* field : fields) {
+    ok = ok && json.contains(field) && json[field].is_string();
   }
+  if (!ok) {
+    throw Error(ErrorKind::protocol,
+                fmt::format("relay {} sent an unexpected answer to {}", url, what));
+  }
+  return json;
+}
+
+httplib::Headers bearer(const std::optional<std::string>& token) {
+  httplib::Headers h;
+  if (token) {
+    h.emplace("Authorization", "Bearer " + *token);
+  }
+  return h;
+}
+
+}  // namespace
+
+NewRoom create_room(const std::string& url, const std::optional<std::string>& admin_token) {
+  Json json = post_for(
+      url, protocol::k_rooms, bearer(admin_token), {"roomId", "roomToken"}, "room creation");
   return {json["roomId"].get<std::string>(), json["roomToken"].get<std::string>()};
+}
+
+NewRoom rotate_room_token(const std::string& url,
+                          const std::string& room_id,
+                          const std::optional<std::string>& bearer_token) {
+  Json json = post_for(url,
+                       std::string(protocol::k_rooms) + "/" + room_id + "/rotate",
+                       bearer(bearer_token),
+                       {"roomId", "roomToken"},
+                       "a room token rotation");
+  return {json["roomId"].get<std::string>(), json["roomToken"].get<std::string>()};
+}
+
+std::string rotate_agent_token(const RelayEndpoint& endpoint) {
+  httplib::Headers h = bearer(endpoint.token);
+  if (endpoint.room) {
+    h.emplace(protocol::k_room_header, *endpoint.room);
+  }
+  Json json = post_for(endpoint.url, protocol::k_rotate, h, {"token"}, "a token rotation");
+  return json["token"].get<std::string>();
 }
 
 }  // namespace bch::spool

@@ -72,6 +72,32 @@ expect_fail 1 "error: unknown room \"nosuchroom\" — create one with \`bch room
 expect_fail 2 'error: --token is required — see `bch --help`' at e invite --url "$RELAY_URL"
 [ ! -e "$T/e/config.json" ] || fail "a refused join wrote config.json"
 
+# Rotation and revocation, live (no restart).
+# An agent rotates its own token: the old one stops working, the new one is saved.
+old=$(jq -r .token "$T/b/config.json")
+expect_run 0 "rotated the token of \"bob\" on $RELAY_URL; the new one is saved in $T/b/config.json" "" \
+  at b token rotate
+new=$(jq -r .token "$T/b/config.json")
+[ "$new" != "$old" ] && [ ${#new} -eq 64 ] || fail "no new token saved"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $old" \
+  -H "X-Backchannel-Room: $room" "$RELAY_URL/v1/inbox/bob")" "401" "the old token is refused"
+expect_run 0 "*" "" at b send @alice "after rotation"
+expect_fail 2 'error: no relay token to rotate — this home is not on a relay (`bch join` one first)' \
+  env BACKCHANNEL_HOME="$T/local" BACKCHANNEL_AGENT=x "$BCH" token rotate
+# A room's join token rotates: the old invite admits no one, the new one does.
+expect_fail 1 'error: unauthorized — rotating a room'"'"'s join token needs the admin token or the current join token' \
+  at a room rotate "$room" --url "$RELAY_URL"
+expect_run 0 "*" "" env BACKCHANNEL_ADMIN_TOKEN=admin-secret BACKCHANNEL_HOME="$T/a" "$BCH" room rotate "$room" --url "$RELAY_URL" --channel proj
+new_invite=$(awk '/^  bch join /{print $3}' <<<"$RUN_OUT")
+expect_match "$RUN_OUT" "^rotated the join token of room $room on " "room rotate says so"
+expect_fail 1 'error: unauthorized — registration requires the room token' at f join "$invite" --as frank
+expect_run 0 "*" "" at f join "$new_invite" --as frank --no-hooks
+expect_eq "$(jq -r .room "$T/f/config.json")" "$room" "the new invite joins the same room"
+# The operator deletes an agent's record: its token is refused at once, and the freed name
+# cannot be taken back with it.
+rm "$T/relay/rooms/$room/agents/frank.json"
+expect_fail 1 'error: unauthorized — agent token required (get one via /v1/register)' at f inbox
+
 # SIGINT stops the relay as cleanly as SIGTERM: exit 0.
 kill -INT "$RELAY_PID"
 rc=0

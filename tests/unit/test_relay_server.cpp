@@ -4,6 +4,7 @@
 #include "relay/task_queue.hpp"
 #include "support.hpp"
 
+#include <bch/protocol/relay_api.hpp>
 #include <bch/relay/relay_server.hpp>
 #include <bch/util/httplib.hpp>
 
@@ -517,4 +518,111 @@ TEST_CASE("the relay's workers stop growing at the limit; connections wait in li
 
 TEST_CASE("relay: event streams keep alive every 25 s by default", "[relay]") {
   CHECK(bch::relay::RelayOptions{}.keepalive == std::chrono::milliseconds(25000));
+}
+
+TEST_CASE("relay: a deleted record or tokenHash revokes the token at once, for good", "[relay]") {
+  Relay relay;
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  auto agents = relay.dir.path() / "rooms" / "default" / "agents";
+  CHECK(relay.request("GET", "/v1/inbox/bob", "", bob).status == 200);
+
+  // The operator deletes bob's record: his token stops working with no restart.
+  std::filesystem::remove(agents / "bob.json");
+  CHECK(relay.request("GET", "/v1/inbox/bob", "", bob).status == 401);
+  CHECK(relay.request("POST", "/v1/send", R"({"to":"@alice","body":"x"})", bob).status == 401);
+  // Someone registers the freed name: the revoked token neither reads nor sends as them.
+  std::string new_bob = relay.register_agent("bob");
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"for the new bob"})", alice);
+  CHECK(relay.request("GET", "/v1/inbox/bob", "", bob).status == 401);
+  CHECK(relay.request("POST", "/v1/send", R"({"to":"@alice","body":"x"})", bob).status == 401);
+  auto inbox = relay.request("GET", "/v1/inbox/bob", "", new_bob);
+  REQUIRE(inbox.status == 200);
+  CHECK(inbox.json.size() == 1);
+
+  // Removing tokenHash from a record revokes too.
+  auto text = bch::test::read_text(agents / "alice.json");
+  auto record = Json::parse(text);
+  record.erase("tokenHash");
+  bch::test::write_text(agents / "alice.json", record.dump(2));
+  CHECK(relay.request("GET", "/v1/agents", "", alice).status == 401);
+}
+
+TEST_CASE("relay: /v1/rotate swaps an agent's token; the old one stops working", "[relay]") {
+  Relay relay;
+  std::string bob = relay.register_agent("bob");
+  auto rotated = relay.request("POST", "/v1/rotate", "{}", bob);
+  REQUIRE(rotated.status == 200);
+  std::string fresh = rotated.json["token"].get<std::string>();
+  CHECK(fresh.size() == 64);
+  CHECK(fresh != bob);
+  CHECK(relay.request("GET", "/v1/inbox/bob", "", bob).status == 401);
+  CHECK(relay.request("GET", "/v1/inbox/bob", "", fresh).status == 200);
+  CHECK(relay.request("POST", "/v1/rotate", "{}", bob).status == 401);
+  CHECK(relay.request("POST", "/v1/rotate", "{}").status == 401);
+  auto record = Json::parse(
+      bch::test::read_text(relay.dir.path() / "rooms" / "default" / "agents" / "bob.json"));
+  CHECK(record["tokenHash"] == bch::protocol::sha256_hex(fresh));
+}
+
+TEST_CASE("relay: an event stream ends when its token is revoked", "[relay]") {
+  Relay relay;  // keep-alive every 200 ms: the check runs at least that often
+  std::string bob = relay.register_agent("bob");
+  std::atomic<bool> ended{false};
+  std::thread reader([&] {
+    auto c = relay.client();
+    c.set_read_timeout(std::chrono::seconds(10));
+    c.Get("/v1/events/bob",
+          httplib::Headers{{"Authorization", "Bearer " + bob}},
+          [&](const char*, std::size_t) { return true; });
+    ended = true;
+  });
+  REQUIRE(relay.request("POST", "/v1/rotate", "{}", bob).status == 200);
+  for (int i = 0; i < 500 && !ended; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(ended);
+  reader.join();
+}
+
+TEST_CASE("relay: a room's join token changes when room.json does, with no restart", "[relay]") {
+  Relay relay;
+  auto created = relay.request("POST", "/v1/rooms");
+  REQUIRE(created.status == 200);
+  std::string room = created.json["roomId"];
+  std::string old_token = created.json["roomToken"];
+  relay.register_agent("alice", old_token, room);
+  auto file = relay.dir.path() / "rooms" / room / "room.json";
+  auto json = Json::parse(bch::test::read_text(file));
+  json["tokenHash"] = bch::protocol::sha256_hex("new-join-secret");
+  bch::test::write_text(file, json.dump(2));
+  CHECK(relay.request("POST", "/v1/register", R"({"name":"bob"})", old_token, room).status == 401);
+  relay.register_agent("bob", "new-join-secret", room);
+}
+
+TEST_CASE("relay: a created room's join token rotates with the admin or the join token",
+          "[relay]") {
+  Relay relay(std::nullopt, std::string("admin-secret"));
+  auto created = relay.request("POST", "/v1/rooms", "{}", "admin-secret");
+  REQUIRE(created.status == 200);
+  std::string room = created.json["roomId"];
+  std::string first = created.json["roomToken"];
+  std::string alice = relay.register_agent("alice", first, room);
+  std::string path = "/v1/rooms/" + room + "/rotate";
+  CHECK(relay.request("POST", path, "{}").status == 401);
+  CHECK(relay.request("POST", path, "{}", "wrong").status == 401);
+  CHECK(relay.request("POST", path, "{}", alice).status == 401);  // an agent token is not one
+  auto by_holder = relay.request("POST", path, "{}", first);
+  REQUIRE(by_holder.status == 200);
+  std::string second = by_holder.json["roomToken"];
+  CHECK(relay.request("POST", "/v1/register", R"({"name":"bob"})", first, room).status == 401);
+  relay.register_agent("bob", second, room);
+  auto by_admin = relay.request("POST", path, "{}", "admin-secret");
+  REQUIRE(by_admin.status == 200);
+  CHECK(relay.request("POST", "/v1/register", R"({"name":"carol"})", second, room).status == 401);
+  relay.register_agent("carol", by_admin.json["roomToken"], room);
+  // Agents already in keep working.
+  CHECK(relay.request("GET", "/v1/inbox/alice", "", alice, room).status == 200);
+  CHECK(relay.request("POST", "/v1/rooms/default/rotate", "{}", "admin-secret").status == 400);
+  CHECK(relay.request("POST", "/v1/rooms/nosuchroom/rotate", "{}", "admin-secret").status == 404);
 }

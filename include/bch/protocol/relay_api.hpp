@@ -23,6 +23,7 @@ inline constexpr const char* k_unsubscribe = "/v1/unsubscribe";
 inline constexpr const char* k_send = "/v1/send";
 inline constexpr const char* k_inbox = "/v1/inbox/";  // + agent
 inline constexpr const char* k_take = "/v1/take";
+inline constexpr const char* k_rotate = "/v1/rotate";   // (ours) an agent swaps its token
 inline constexpr const char* k_events = "/v1/events/";  // + agent
 
 // Agent tokens are 32 random bytes as lower-case hex; only their SHA-256 is stored.

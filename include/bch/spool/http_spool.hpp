@@ -49,4 +49,14 @@ struct NewRoom {
 };
 NewRoom create_room(const std::string& url, const std::optional<std::string>& admin_token);
 
+// POST /v1/rooms/<id>/rotate with the admin token or the room's current join token:
+// the room's new join token. The old one admits no one afterwards.
+NewRoom rotate_room_token(const std::string& url,
+                          const std::string& room_id,
+                          const std::optional<std::string>& bearer_token);
+
+// POST /v1/rotate as the endpoint's agent: its new agent token (the old one stops
+// working at once).
+std::string rotate_agent_token(const RelayEndpoint& endpoint);
+
 }  // namespace bch::spool
