@@ -23,6 +23,7 @@ struct RelayCmdOptions {
   std::string tls_key;
   std::size_t max_body = std::size_t{1024} * 1024;
   std::size_t max_connections = 4096;
+  double request_timeout = 10;
 };
 
 void run_relay(const RelayCmdOptions& o, Globals& g) {
@@ -45,6 +46,8 @@ void run_relay(const RelayCmdOptions& o, Globals& g) {
   }
   options.max_body = o.max_body;
   options.max_connections = o.max_connections;
+  options.request_timeout =
+      std::chrono::milliseconds(static_cast<long long>(o.request_timeout * 1000));
 
   // The server outlives the signal thread that may stop it. Signals are set up before
   // start(), so every thread the relay starts inherits the blocked mask.
@@ -91,6 +94,12 @@ void add_relay(CLI::App& app, Globals& g) {
                   o->max_connections,
                   "connections served at once (event streams included); more wait in line")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_option("--request-timeout",
+                  o->request_timeout,
+                  "seconds a request (line, headers and body) may take to arrive; slower clients "
+                  "are cut off with 408")
+      ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   cmd->callback([o, &g] { run_relay(*o, g); });
 }

@@ -1,16 +1,24 @@
-// The relay's HTTP layer: httplib's servers with a cap on each request's header block,
-// and in-memory requests for tests and fuzzing.
+// The relay's HTTP layer: httplib's servers with every request held to its limits, and
+// in-memory requests for tests and fuzzing.
 //
-// httplib reads a request's line and headers through a Stream one byte at a time
-// (its line reader); HeaderCap sits between that Stream and the parser, counts the
-// bytes up to the blank line that ends the headers, and fails the read past the
-// limit: httplib then answers 400 and closes the connection, having held at most the
-// limit. The body is not counted (httplib's payload limit, --max-body, covers it).
+// httplib reads a request's line and headers through a Stream one byte at a time (its
+// line reader), then the body in blocks. RequestCap sits between that Stream and the
+// parser and enforces the limits as the bytes pass (RequestLimits):
+//  * it counts the header bytes up to the blank line and fails the read past the limit;
+//  * at the blank line it reads the framing from the headers it has seen: with a
+//    Content-Length it lets exactly that many bytes through (none past --max-body:
+//    httplib would read and discard an oversized body), with chunked encoding at most
+//    twice the body limit of raw chunk bytes (the handlers check the decoded size), and
+//    with neither it reports the end of the body at once;
+//  * before every read it waits for data no longer than what is left of the request's
+//    deadline.
+// A failed read makes httplib answer 400 and close the connection; the verdict
+// (last_request_verdict) lets the error handler say 413 or 408 instead.
 //
-// To put HeaderCap in the path, CappedServer (plain or TLS) overrides httplib's
-// per-connection entry point (process_and_close_socket) with the same steps httplib takes — its
-// public detail:: helpers for the keep-alive loop and the TLS handshake — and wraps
-// the stream of each request before handing it to process_request.
+// To put RequestCap in the path, CappedServer (plain or TLS) overrides httplib's
+// per-connection entry point (process_and_close_socket) with the same steps httplib
+// takes — its public detail:: helpers for the keep-alive loop and the TLS handshake —
+// and wraps the stream of each request before handing it to process_request.
 
 #include "relay/http_server.hpp"
 
@@ -19,7 +27,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <type_traits>
@@ -28,26 +38,41 @@
 namespace bch::relay {
 namespace {
 
-class HeaderCap final : public httplib::Stream {
+thread_local RequestVerdict g_verdict = RequestVerdict::ok;
+
+class RequestCap final : public httplib::Stream {
 public:
-  HeaderCap(httplib::Stream& inner, std::size_t limit) : m_inner(inner), m_left(limit) {}
+  RequestCap(httplib::Stream& inner, const RequestLimits& limits)
+      : m_inner(inner),
+        m_limits(limits),
+        m_header_left(limits.header),
+        m_started(std::chrono::steady_clock::now()) {
+    g_verdict = RequestVerdict::ok;
+  }
 
   bool is_readable() const override { return m_inner.is_readable(); }
   bool is_writable() const override { return m_inner.is_writable(); }
   ssize_t read(char* ptr, std::size_t size) override {
     if (m_in_body) {
-      return m_inner.read(ptr, size);
+      return read_body(ptr, size);
     }
-    ssize_t n = m_inner.read(ptr, std::min(size, m_left));
+    if (m_header_left == 0) {
+      return refuse(RequestVerdict::headers_too_large);
+    }
+    ssize_t n = timed_read(ptr, std::min(size, m_header_left));
     if (n <= 0) {
-      return m_left == 0 ? -1 : n;  // the limit reached: the request is refused
+      return n;
     }
     auto count = static_cast<std::size_t>(n);
     for (std::size_t i = 0; i < count && !m_in_body; ++i) {
+      m_headers += ptr[i];
       m_last4 = (m_last4 << 8) | static_cast<unsigned char>(ptr[i]);
-      m_in_body = m_last4 == k_blank_line;
+      if (m_last4 == k_blank_line) {
+        m_in_body = true;
+        frame_body();
+      }
     }
-    m_left -= count;
+    m_header_left -= count;
     return n;
   }
   ssize_t write(const char* ptr, std::size_t size) override { return m_inner.write(ptr, size); }
@@ -61,10 +86,89 @@ public:
 
 private:
   static constexpr std::uint32_t k_blank_line = 0x0d0a0d0a;  // "\r\n\r\n"
+
+  ssize_t refuse(RequestVerdict verdict) {
+    g_verdict = verdict;
+    return -1;
+  }
+
+  // Whether the request's deadline has passed. httplib's stream buffers what it
+  // receives, out of our sight, so the wait itself is its own (a read waits at most the
+  // server's read timeout, which the relay sets to the deadline): a request that stalls
+  // is cut between one and two deadlines after it started.
+  bool past_deadline() const {
+    return std::chrono::steady_clock::now() - m_started >= m_limits.deadline;
+  }
+
+  ssize_t timed_read(char* ptr, std::size_t size) {
+    if (past_deadline()) {
+      return refuse(RequestVerdict::too_slow);
+    }
+    ssize_t n = m_inner.read(ptr, size);
+    if (n < 0 && past_deadline()) {
+      return refuse(RequestVerdict::too_slow);
+    }
+    return n;
+  }
+
+  // The value of header `name` (lower-case, with the colon) in the block seen, or "".
+  std::string header_value(const std::string& lower, std::string_view name) const {
+    std::size_t at = lower.find(std::string("\n") + std::string(name));
+    if (at == std::string::npos) {
+      return "";
+    }
+    std::size_t start = at + 1 + name.size();
+    std::size_t end = lower.find('\r', start);
+    std::string value = lower.substr(start, end == std::string::npos ? end : end - start);
+    value.erase(0, value.find_first_not_of(" \t"));
+    return value;
+  }
+
+  void frame_body() {
+    std::string lower = m_headers;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+      return static_cast<char>(std::tolower(c));
+    });
+    if (header_value(lower, "transfer-encoding:").find("chunked") != std::string::npos) {
+      m_mode = Mode::chunked;
+      // Raw bytes, framing included: chunks of 1 KiB or more fit a body at the limit; the
+      // handlers check the decoded size.
+      m_body_left = m_limits.body + m_limits.body / 64 + std::size_t{4096};
+      return;
+    }
+    std::string length = header_value(lower, "content-length:");
+    if (!length.empty()) {
+      unsigned long long n = std::strtoull(length.c_str(), nullptr, 10);
+      m_mode = n <= m_limits.body ? Mode::length : Mode::too_long;
+      m_body_left = n <= m_limits.body ? static_cast<std::size_t>(n) : 0;
+      return;
+    }
+    m_mode = Mode::none;  // no framing: no body
+  }
+
+  ssize_t read_body(char* ptr, std::size_t size) {
+    if (m_mode == Mode::too_long || (m_mode == Mode::chunked && m_body_left == 0)) {
+      return refuse(RequestVerdict::body_too_large);
+    }
+    if (m_body_left == 0) {
+      return 0;
+    }
+    ssize_t n = timed_read(ptr, std::min(size, m_body_left));
+    if (n > 0) {
+      m_body_left -= static_cast<std::size_t>(n);
+    }
+    return n;
+  }
+
   httplib::Stream& m_inner;
-  std::size_t m_left;
+  const RequestLimits& m_limits;
+  std::size_t m_header_left;
+  std::chrono::steady_clock::time_point m_started;
+  std::string m_headers;
   std::uint32_t m_last4 = 0;
   bool m_in_body = false;
+  enum class Mode { none, length, too_long, chunked } m_mode = Mode::none;
+  std::size_t m_body_left = 0;
 };
 
 // A connection without a socket: the request's bytes in, the response's bytes out.
@@ -125,8 +229,8 @@ public:
   static constexpr bool k_tls = std::is_base_of_v<httplib::SSLServer, Base>;
 
   template <class... Args>
-  explicit CappedServer(std::size_t header_limit, Args&&... args)
-      : Base(std::forward<Args>(args)...), m_header_limit(header_limit) {}
+  explicit CappedServer(const RequestLimits& limits, Args&&... args)
+      : Base(std::forward<Args>(args)...), m_limits(limits) {}
 
 private:
   bool process_and_close_socket(socket_t sock) override {
@@ -185,28 +289,32 @@ private:
              bool close_connection,
              bool& connection_closed,
              const std::function<void(httplib::Request&)>& setup) {
-    HeaderCap capped(strm, m_header_limit);
+    RequestCap capped(strm, m_limits);
     return this->process_request(capped, close_connection, connection_closed, setup);
   }
 
   std::mutex m_ssl_mutex;  // guards SSL_new/SSL_free on the shared context (TLS only)
-  std::size_t m_header_limit;
+  RequestLimits m_limits;
 };
 
 }  // namespace
 
+RequestVerdict last_request_verdict() {
+  return g_verdict;
+}
+
 std::unique_ptr<httplib::Server> make_http_server(
     const std::optional<std::filesystem::path>& tls_cert,
     const std::optional<std::filesystem::path>& tls_key,
-    std::size_t header_limit) {
+    const RequestLimits& limits) {
   if (!tls_cert && !tls_key) {
-    return std::make_unique<CappedServer<httplib::Server>>(header_limit);
+    return std::make_unique<CappedServer<httplib::Server>>(limits);
   }
   if (!tls_cert || !tls_key) {
     throw Error(ErrorKind::usage, "--tls-cert and --tls-key go together");
   }
   auto server = std::make_unique<CappedServer<httplib::SSLServer>>(
-      header_limit, tls_cert->c_str(), tls_key->c_str());
+      limits, tls_cert->c_str(), tls_key->c_str());
   if (!server->is_valid()) {
     throw Error(ErrorKind::io,
                 fmt::format("cannot load TLS certificate '{}' and key '{}'",
@@ -218,9 +326,9 @@ std::unique_ptr<httplib::Server> make_http_server(
 
 std::string answer_in_memory(httplib::Server& server,
                              std::string_view request,
-                             std::size_t header_limit) {
+                             const RequestLimits& limits) {
   MemoryStream stream(request);
-  HeaderCap capped(stream, header_limit);
+  RequestCap capped(stream, limits);
   RequestRunner::run(server, capped);
   return stream.take_output();
 }

@@ -2,6 +2,7 @@
 
 #include <bch/util/httplib.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -12,22 +13,36 @@
 namespace bch::relay {
 
 // The relay's HTTP layer under the routes: cpp-httplib's server, plain or TLS, with
-// each request's line and headers capped at `header_limit` bytes in all (httplib 0.11
-// caps each header line but not their number, so one client could make the relay
-// hold gigabytes of headers), and a way to answer a request without a socket.
+// every request held to limits checked as its bytes arrive, before memory is spent:
+// its line and headers at most `header` bytes in all (httplib 0.11 caps each header
+// line but not their number); its body at most `body` bytes whatever its framing
+// (httplib checks only a Content-Length, and reads a chunked body or one without a
+// length whole); the whole request, headers and body, within `deadline` (httplib's
+// timeout is per read, so one byte every 20 s held a worker for good). A request
+// without Content-Length or chunked encoding has no body (RFC 9112), and is not read
+// until the client closes.
+struct RequestLimits {
+  std::size_t header = std::size_t{64} * 1024;
+  std::size_t body = std::size_t{1024} * 1024;
+  std::chrono::milliseconds deadline{10000};
+};
+
+// Why the last request read on this thread was cut off, for the error answer.
+enum class RequestVerdict { ok, headers_too_large, body_too_large, too_slow };
+RequestVerdict last_request_verdict();
 
 // Throws Error(io) when the TLS certificate or key cannot be loaded.
 std::unique_ptr<httplib::Server> make_http_server(
     const std::optional<std::filesystem::path>& tls_cert,
     const std::optional<std::filesystem::path>& tls_key,
-    std::size_t header_limit);
+    const RequestLimits& limits);
 
 // Runs one raw request through `server` exactly as a connection would (parsing, the
-// cap, routing, handlers) over an in-memory stream and returns the raw response. The
+// limits, routing, handlers) over an in-memory stream and returns the raw response. The
 // stream stops being writable once a byte of body is out: an event stream ends after
 // its first chunk.
 std::string answer_in_memory(httplib::Server& server,
                              std::string_view request,
-                             std::size_t header_limit);
+                             const RequestLimits& limits);
 
 }  // namespace bch::relay

@@ -284,6 +284,10 @@ struct RelayServer::Impl {
 
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
 
+  RequestLimits limits() const {
+    return RequestLimits{options.max_header, options.max_body, options.request_timeout};
+  }
+
   // Creates the server and its routes (once); start() then binds it.
   void prepare();
 
@@ -678,9 +682,15 @@ struct RelayServer::Impl {
     auto& s = *server;
     // Each handler runs inside this wrapper: HttpError and bch::Error become their JSON
     // answers; anything else reaches the exception handler (500).
-    auto wrap = [](auto handler) {
-      return [handler](const httplib::Request& req, httplib::Response& res) {
+    std::size_t body_limit = options.max_body;
+    auto wrap = [body_limit](auto handler) {
+      return [handler, body_limit](const httplib::Request& req, httplib::Response& res) {
         try {
+          // A chunked body's raw bytes were capped as they arrived; its decoded size is
+          // checked here, so every framing meets the same limit.
+          if (req.body.size() > body_limit) {
+            throw HttpError(413, fmt::format("request body too large (over {} bytes)", body_limit));
+          }
           handler(req, res);
         } catch (const HttpError& e) {
           reply_error(res, e.status, e.what());
@@ -745,10 +755,35 @@ struct RelayServer::Impl {
         });
     std::size_t max_body = options.max_body;
     std::size_t max_header = options.max_header;
-    s.set_error_handler(httplib::Server::HandlerWithResponse([max_body, max_header](
+    auto timeout_s = std::chrono::duration<double>(options.request_timeout).count();
+    // An Expect: 100-continue whose Content-Length is over the limit gets 413, not 100.
+    s.set_expect_100_continue_handler(
+        [max_body](const httplib::Request& req, httplib::Response& res) {
+          std::string length = req.get_header_value("Content-Length");
+          if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > max_body) {
+            res.status = 413;
+            return 413;
+          }
+          return 100;
+        });
+    s.set_error_handler(httplib::Server::HandlerWithResponse([max_body, max_header, timeout_s](
                                                                  const httplib::Request&,
                                                                  httplib::Response& res) {
       if (res.body.empty()) {
+        // A request cut off by its limits: say which.
+        switch (last_request_verdict()) {
+          case RequestVerdict::body_too_large:
+            res.status = 413;
+            break;
+          case RequestVerdict::too_slow:
+            reply_error(
+                res, 408, fmt::format("request too slow (not whole within {:g} s)", timeout_s));
+            res.set_header("Connection", "close");
+            return httplib::Server::HandlerResponse::Handled;
+          case RequestVerdict::headers_too_large:
+          case RequestVerdict::ok:
+            break;
+        }
         switch (res.status) {
           case 400:
             // httplib's parser refused the request line or headers (or our cap did).
@@ -800,7 +835,7 @@ void RelayServer::Impl::prepare() {
     return;
   }
   auto& o = options;
-  server = make_http_server(o.tls_cert, o.tls_key, o.max_header);
+  server = make_http_server(o.tls_cert, o.tls_key, limits());
   auto& s = *server;
   s.new_task_queue = [idle = o.idle_worker_timeout, max = o.max_connections] {
     return new GrowingTaskQueue(8, idle, max);
@@ -810,7 +845,10 @@ void RelayServer::Impl::prepare() {
   s.set_tcp_nodelay(true);  // replies are small: never wait for a delayed ACK
   // An idle keep-alive connection holds its worker this long, and a stop waits for it.
   s.set_keep_alive_timeout(5);
-  s.set_read_timeout(30, 0);
+  // One read waits at most a whole request's time (RequestLimits::deadline).
+  s.set_read_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(o.request_timeout).count(),
+      std::chrono::duration_cast<std::chrono::microseconds>(o.request_timeout).count() % 1000000);
   s.set_write_timeout(30, 0);
   util::make_private_dirs(o.data_dir / "rooms");
   default_room();
@@ -832,7 +870,7 @@ int RelayServer::start() {
 
 std::string RelayServer::answer(std::string_view request) {
   m_impl->prepare();
-  return answer_in_memory(*m_impl->server, request, m_impl->options.max_header);
+  return answer_in_memory(*m_impl->server, request, m_impl->limits());
 }
 
 void RelayServer::serve() {

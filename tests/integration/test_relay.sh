@@ -151,4 +151,33 @@ expect_eq "$(cat "$T/default.out")" "backchannel relay listening on http://127.0
   "an open relay binds 127.0.0.1 by default"
 kill -TERM "$default_pid"
 wait "$default_pid"
+# Limits before memory: a 64 MiB chunked body (no length announced) is refused with 413
+# after at most about --max-body of it, and the relay's memory does not grow with it.
+start_relay --max-body 65536 --request-timeout 1
+rss_before=$(awk '/^VmHWM/{print $2}' "/proc/$RELAY_PID/status")
+code=$(head -c 67108864 /dev/zero | curl -s -o "$T/chunked.json" -w '%{http_code}' \
+  -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' --data-binary @- \
+  "$RELAY_URL/v1/register" || true)
+expect_eq "$code" "413" "a chunked body over --max-body"
+expect_eq "$(jq -r .error "$T/chunked.json")" "request body too large (over 65536 bytes)" "413 body"
+rss_after=$(awk '/^VmHWM/{print $2}' "/proc/$RELAY_PID/status")
+[ $((rss_after - rss_before)) -lt 20000 ] || fail "a refused body grew the relay by $((rss_after - rss_before)) KB"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect: 100-continue' \
+  -H 'Content-Length: 300000000' -X POST "$RELAY_URL/v1/register" || true)" "413" \
+  "Expect: 100-continue over the limit gets 413, not 100"
+# Slowloris: one header byte every 0.3 s is cut off (408) within two request timeouts.
+exec 7<>"/dev/tcp/127.0.0.1/$RELAY_PORT"
+( printf 'POST /v1/send HTTP/1.1\r\n' >&7
+  for i in $(seq 1 40); do printf 'X' >&7 2>/dev/null || exit 0; sleep 0.3; done ) &
+dripper=$!
+BG_PIDS+=("$dripper")
+start_ns=$(date +%s%N)
+answer=$(timeout 10 head -c 12 <&7 || true)
+elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+exec 7>&-
+expect_eq "$answer" "HTTP/1.1 408" "a dripping request is answered 408"
+[ "$elapsed_ms" -lt 3000 ] || fail "a dripping request held its worker for $elapsed_ms ms"
+kill "$dripper" 2>/dev/null || true
+stop_relay
+
 echo "ok"

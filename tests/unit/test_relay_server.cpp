@@ -9,6 +9,7 @@
 #include <bch/util/httplib.hpp>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/resource.h>
@@ -625,4 +626,44 @@ TEST_CASE("relay: a created room's join token rotates with the admin or the join
   CHECK(relay.request("GET", "/v1/inbox/alice", "", alice, room).status == 200);
   CHECK(relay.request("POST", "/v1/rooms/default/rotate", "{}", "admin-secret").status == 400);
   CHECK(relay.request("POST", "/v1/rooms/nosuchroom/rotate", "{}", "admin-secret").status == 404);
+}
+
+TEST_CASE("relay: a body over --max-body gets 413 whatever its framing", "[relay]") {
+  bch::test::TempDir dir;
+  bch::relay::RelayOptions o;
+  o.host = "127.0.0.1";
+  o.data_dir = dir.path();
+  o.max_body = 1000;
+  bch::relay::RelayServer relay(o);
+  auto status = [](const std::string& answer) { return answer.substr(0, 12); };
+  std::string big(5000, 'x');
+  std::string chunked = "POST /v1/register HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 10; ++i) {
+    chunked += "1f4\r\n" + std::string(500, 'x') + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  CHECK(status(relay.answer(chunked)) == "HTTP/1.1 413");
+  // Many tiny chunks: the raw bytes count, so framing cannot smuggle a larger body.
+  std::string tiny = "POST /v1/register HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3000; ++i) {
+    tiny += "1\r\nx\r\n";
+  }
+  tiny += "0\r\n\r\n";
+  CHECK(status(relay.answer(tiny)) == "HTTP/1.1 413");
+  // A chunked body within the limit is read as usual.
+  std::string ok_body = R"({"name":"alice"})";
+  CHECK(status(relay.answer("POST /v1/register HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            + fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", ok_body.size(), ok_body)))
+        == "HTTP/1.1 200");
+  // Content-Length over the limit, with or without Expect: 100-continue.
+  CHECK(status(relay.answer("POST /v1/register HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + big))
+        == "HTTP/1.1 413");
+  auto expect = relay.answer(
+      "POST /v1/register HTTP/1.1\r\nContent-Length: 300000000\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(status(expect) == "HTTP/1.1 413");
+  CHECK(expect.find("100 Continue") == std::string::npos);
+  // No framing at all: no body (RFC 9112), not "read until the client closes".
+  auto unframed = relay.answer("POST /v1/register HTTP/1.1\r\n\r\n" + big);
+  CHECK(status(unframed) == "HTTP/1.1 400");
+  CHECK(unframed.find("request body too large") == std::string::npos);
 }

@@ -20,6 +20,8 @@ struct RelayOptions {
   std::optional<std::filesystem::path> tls_key;
   std::size_t max_body = std::size_t{1024} * 1024;
   std::size_t max_header = std::size_t{64} * 1024;  // a request's line and headers, in all
+  // A request's line, headers and body must arrive within this (slow clients are cut).
+  std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds keepalive{25000};
   // Connections served at once, each on its own thread (an event stream holds its
   // thread while it is open); more wait in line.
