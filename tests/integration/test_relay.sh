@@ -151,6 +151,15 @@ expect_eq "$(cat "$T/default.out")" "backchannel relay listening on http://127.0
   "an open relay binds 127.0.0.1 by default"
 kill -TERM "$default_pid"
 wait "$default_pid"
+# The log is honest: a request path cannot forge a log line or reach the terminal raw.
+start_relay
+curl -s -o /dev/null "$RELAY_URL/v1/x%0afake:%20POST%20/v1/send%20200%1b%5b31m" || true
+wait_for 5 grep -q '/v1/x' "$T/relay.log" || fail "the request was not logged"
+if grep -q '^fake' "$T/relay.log" || grep -q $'\x1b' "$T/relay.log"; then
+  fail "a request path forged a log line or wrote an escape: $(grep -a 'v1/x' -A1 "$T/relay.log")"
+fi
+stop_relay
+
 # Limits before memory: a 64 MiB chunked body (no length announced) is refused with 413
 # after at most about --max-body of it, and the relay's memory does not grow with it.
 start_relay --max-body 65536 --request-timeout 1
