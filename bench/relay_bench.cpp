@@ -61,6 +61,14 @@ Relay start_relay(const std::string& bch, const fs::path& data) {
             port_file.c_str(),
             "--data-dir",
             data.c_str(),
+            // One load generator on one address: the per-client limits would measure
+            // themselves.
+            "--rate-per-address",
+            "0",
+            "--rate-per-token",
+            "0",
+            "--max-connections-per-address",
+            "0",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -24,6 +24,9 @@ struct RelayCmdOptions {
   std::size_t max_body = std::size_t{1024} * 1024;
   std::size_t max_connections = 4096;
   double request_timeout = 10;
+  std::size_t max_per_address = 256;
+  double rate_per_address = 100;
+  double rate_per_token = 50;
 };
 
 void run_relay(const RelayCmdOptions& o, Globals& g) {
@@ -46,6 +49,9 @@ void run_relay(const RelayCmdOptions& o, Globals& g) {
   }
   options.max_body = o.max_body;
   options.max_connections = o.max_connections;
+  options.max_connections_per_address = o.max_per_address;
+  options.rate_per_address = o.rate_per_address;
+  options.rate_per_token = o.rate_per_token;
   options.request_timeout =
       std::chrono::milliseconds(static_cast<long long>(o.request_timeout * 1000));
 
@@ -94,6 +100,21 @@ void add_relay(CLI::App& app, Globals& g) {
                   o->max_connections,
                   "connections served at once (event streams included); more wait in line")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-address",
+                  o->max_per_address,
+                  "connections one client address may hold open; more get 429 (0: no cap)")
+      ->capture_default_str();
+  cmd->add_option("--rate-per-address",
+                  o->rate_per_address,
+                  "requests a second from one address, bursts of twice that; more get 429 with "
+                  "Retry-After (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  cmd->add_option("--rate-per-token",
+                  o->rate_per_token,
+                  "requests a second with one agent token, bursts of twice that (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
   cmd->add_option("--request-timeout",
                   o->request_timeout,

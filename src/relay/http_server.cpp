@@ -22,6 +22,8 @@
 
 #include "relay/http_server.hpp"
 
+#include "relay/limiter.hpp"
+
 #include <bch/error.hpp>
 
 #include <fmt/format.h>
@@ -230,10 +232,33 @@ public:
 
   template <class... Args>
   explicit CappedServer(const RequestLimits& limits, Args&&... args)
-      : Base(std::forward<Args>(args)...), m_limits(limits) {}
+      : Base(std::forward<Args>(args)...), m_limits(limits), m_open(limits.per_address) {}
 
 private:
+  // One client address may hold only so many connections: past the cap, a plain
+  // connection is told so (429) and closed; a TLS one is just closed.
   bool process_and_close_socket(socket_t sock) override {
+    std::string address;
+    int port = 0;
+    httplib::detail::get_remote_ip_and_port(sock, address, port);
+    if (!m_open.acquire(address)) {
+      if constexpr (!k_tls) {
+        static constexpr std::string_view k_refusal =
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: "
+            "application/json\r\nContent-Length: 51\r\nConnection: close\r\n\r\n"
+            "{\"error\":\"too many connections from this address\"}\n";
+        (void)::send(sock, k_refusal.data(), k_refusal.size(), MSG_NOSIGNAL);
+      }
+      httplib::detail::shutdown_socket(sock);
+      httplib::detail::close_socket(sock);
+      return false;
+    }
+    bool ok = serve_socket(sock);
+    m_open.release(address);
+    return ok;
+  }
+
+  bool serve_socket(socket_t sock) {
     SSL* ssl = nullptr;
     if constexpr (k_tls) {
       ssl = httplib::detail::ssl_new(
@@ -295,6 +320,7 @@ private:
 
   std::mutex m_ssl_mutex;  // guards SSL_new/SSL_free on the shared context (TLS only)
   RequestLimits m_limits;
+  ConnectionCounter m_open;
 };
 
 }  // namespace

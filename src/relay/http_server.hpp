@@ -25,6 +25,9 @@ struct RequestLimits {
   std::size_t header = std::size_t{64} * 1024;
   std::size_t body = std::size_t{1024} * 1024;
   std::chrono::milliseconds deadline{10000};
+  // Connections open at once from one client address; more are answered 429 and
+  // closed. 0: no cap.
+  std::size_t per_address = 0;
 };
 
 // Why the last request read on this thread was cut off, for the error answer.

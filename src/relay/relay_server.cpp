@@ -28,6 +28,7 @@
 // path. Every error is {"error": "..."}.
 
 #include "relay/http_server.hpp"
+#include "relay/limiter.hpp"
 #include "relay/subscribers.hpp"
 #include "relay/task_queue.hpp"
 
@@ -285,7 +286,30 @@ struct RelayServer::Impl {
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
 
   RequestLimits limits() const {
-    return RequestLimits{options.max_header, options.max_body, options.request_timeout};
+    return RequestLimits{options.max_header,
+                         options.max_body,
+                         options.request_timeout,
+                         options.max_connections_per_address};
+  }
+
+  TokenBuckets rate_by_address{options.rate_per_address, 2 * options.rate_per_address};
+  TokenBuckets rate_by_token{options.rate_per_token, 2 * options.rate_per_token};
+
+  // The wait before this request may be served, if the client or its token is over its
+  // rate; health checks are never limited.
+  std::optional<std::chrono::seconds> over_rate(const httplib::Request& req) {
+    if (req.path == protocol::k_health) {
+      return std::nullopt;
+    }
+    auto now = TokenBuckets::Clock::now();
+    if (auto wait = rate_by_address.take(req.remote_addr, now)) {
+      return wait;
+    }
+    std::string token = bearer_token(req);
+    if (!token.empty()) {
+      return rate_by_token.take(protocol::sha256_hex(token), now);
+    }
+    return std::nullopt;
   }
 
   // Creates the server and its routes (once); start() then binds it.
@@ -802,8 +826,14 @@ struct RelayServer::Impl {
       }
       return httplib::Server::HandlerResponse::Handled;
     }));
-    s.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       request_started() = std::chrono::steady_clock::now();
+      if (auto wait = over_rate(req)) {
+        reply_error(res, 429, "too many requests — slow down");
+        res.set_header("Retry-After", std::to_string(std::max<long long>(1, wait->count())));
+        res.set_header("Connection", "close");  // its body, if any, is not read
+        return httplib::Server::HandlerResponse::Handled;
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
     s.set_logger([](const httplib::Request& req, const httplib::Response& res) {

@@ -71,6 +71,9 @@ ErrorKind kind_for_status(int status) {
       return ErrorKind::not_found;
     case 409:
       return ErrorKind::conflict;
+    case 408:
+    case 429:
+      return ErrorKind::unavailable;  // slow down and retry (exit 3)
     default:
       return status >= 500 ? ErrorKind::unavailable : ErrorKind::protocol;
   }

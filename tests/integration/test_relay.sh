@@ -189,4 +189,28 @@ expect_eq "$answer" "HTTP/1.1 408" "a dripping request is answered 408"
 kill "$dripper" 2>/dev/null || true
 stop_relay
 
+# Per-client limits: requests over the rate get 429 with Retry-After (health checks are
+# never limited), and connections over the per-address cap are refused with 429.
+start_relay --rate-per-address 5 --max-connections-per-address 2
+code=
+for i in $(seq 1 60); do
+  code=$(curl -s -D "$T/limited.headers" -o "$T/limited.json" -w '%{http_code}' "$RELAY_URL/v1/agents")
+  [ "$code" != 429 ] || break
+done
+expect_eq "$code" "429" "requests over the rate are refused"
+expect_match "$(cat "$T/limited.headers")" $'[Rr]etry-[Aa]fter: [0-9]+\r' "with Retry-After"
+expect_eq "$(jq -r .error "$T/limited.json")" "too many requests — slow down" "429 body"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/health")" "200" "health is not limited"
+exec 5<>"/dev/tcp/127.0.0.1/$RELAY_PORT" 6<>"/dev/tcp/127.0.0.1/$RELAY_PORT"
+# The two silent connections hold their places for the request timeout (10 s); the
+# first later connection may be served before a worker has counted them: a few tries.
+code=
+for i in 1 2 3 4 5; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/health")
+  [ "$code" != 429 ] || break
+done
+expect_eq "$code" "429" "a third connection from the same address is refused"
+exec 5>&- 6>&-
+stop_relay
+
 echo "ok"

@@ -22,6 +22,12 @@ struct RelayOptions {
   std::size_t max_header = std::size_t{64} * 1024;  // a request's line and headers, in all
   // A request's line, headers and body must arrive within this (slow clients are cut).
   std::chrono::milliseconds request_timeout{10000};
+  // Per-client limits (0: off; `bch relay` turns them on): connections open at once
+  // from one address, and requests a second (with twice that as a burst) from one
+  // address and with one agent token. Past them: 429 with Retry-After.
+  std::size_t max_connections_per_address = 0;
+  double rate_per_address = 0;
+  double rate_per_token = 0;
   std::chrono::milliseconds keepalive{25000};
   // Connections served at once, each on its own thread (an event stream holds its
   // thread while it is open); more wait in line.
