@@ -135,14 +135,16 @@ std::string bearer_token(const httplib::Request& req) {
   return "";
 }
 
-// Watches every agent's new/ folder of one room and publishes each message that lands
-// there to the room's Subscribers. One thread, one inotify instance.
+// Publishes each message that lands in a watched inbox to its room's Subscribers. One
+// thread and one inotify instance for the whole relay (Linux allows 128 instances per
+// user by default; one per room broke rooms past ~125), and a watch on an inbox's new/
+// only while at least one event stream reads it: the watches a relay holds follow its
+// open streams, not its rooms or agents. A stream adds its watch before it scans the
+// inbox, so nothing landing in between is missed.
 class InboxWatcher {
 public:
-  InboxWatcher(spool::FsSpool& spool, Subscribers& subscribers)
-      : m_spool(spool),
-        m_subscribers(subscribers),
-        m_inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
+  InboxWatcher()
+      : m_inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
         m_stop(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (!m_inotify || !m_stop) {
       throw Error(ErrorKind::io, util::errno_message("cannot watch the relay's inboxes", errno));
@@ -157,21 +159,60 @@ public:
     m_thread.join();
   }
 
-  // Starts watching the agent's inbox (idempotent); creates new/ if it is missing.
-  void add(const std::string& agent) {
-    fs::path dir = m_spool.unread_dir(agent);
-    util::make_private_dirs(dir);
-    int wd =
-        ::inotify_add_watch(m_inotify.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
-    if (wd < 0) {
-      throw Error(ErrorKind::io,
-                  util::errno_message(fmt::format("cannot watch '{}'", dir.string()), errno));
-    }
+  // One more stream reads the agent's inbox: watched from now on (new/ is created if
+  // missing).
+  void watch(spool::FsSpool& spool, Subscribers& subscribers, const std::string& agent) {
+    fs::path dir = spool.unread_dir(agent);
     std::lock_guard lock(m_mutex);
-    m_agents[wd] = agent;
+    auto& readers = m_readers[dir.string()];
+    if (readers++ > 0) {
+      return;
+    }
+    try {
+      util::make_private_dirs(dir);
+      int wd =
+          ::inotify_add_watch(m_inotify.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
+      if (wd < 0) {
+        throw Error(ErrorKind::io,
+                    util::errno_message(fmt::format("cannot watch '{}'", dir.string()), errno));
+      }
+      m_targets[wd] = Target{&spool, &subscribers, agent};
+      m_wd_of[dir.string()] = wd;
+    } catch (...) {
+      m_readers.erase(dir.string());
+      throw;
+    }
+  }
+
+  // A stream of the agent's inbox ended: the last one takes the watch away.
+  void unwatch(spool::FsSpool& spool, const std::string& agent) {
+    std::string dir = spool.unread_dir(agent).string();
+    std::lock_guard lock(m_mutex);
+    auto it = m_readers.find(dir);
+    if (it == m_readers.end() || --it->second > 0) {
+      return;
+    }
+    m_readers.erase(it);
+    if (auto wd = m_wd_of.find(dir); wd != m_wd_of.end()) {
+      ::inotify_rm_watch(m_inotify.get(), wd->second);
+      m_targets.erase(wd->second);
+      m_wd_of.erase(wd);
+    }
+  }
+
+  // Inboxes watched now (for tests).
+  std::size_t watched() {
+    std::lock_guard lock(m_mutex);
+    return m_targets.size();
   }
 
 private:
+  struct Target {
+    spool::FsSpool* spool;
+    Subscribers* subscribers;
+    std::string agent;
+  };
+
   void run() {
     alignas(inotify_event) char buffer[16384];
     for (;;) {
@@ -190,35 +231,33 @@ private:
         if (name.size() < 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
           continue;
         }
-        std::string agent;
+        Target target;
         {
           std::lock_guard lock(m_mutex);
-          auto it = m_agents.find(event->wd);
-          if (it == m_agents.end()) {
-            continue;
+          auto it = m_targets.find(event->wd);
+          if (it == m_targets.end()) {
+            continue;  // a watch taken away since (or its IN_IGNORED)
           }
-          agent = it->second;
-        }
-        if (!m_subscribers.watched(agent)) {
-          continue;  // a stream that starts later scans the inbox and finds this file
+          target = it->second;
         }
         try {
-          if (auto message = m_spool.read_unread(agent, name)) {
-            m_subscribers.publish(agent, *message);
+          if (auto message = target.spool->read_unread(target.agent, name)) {
+            target.subscribers->publish(target.agent, *message);
           }
         } catch (const std::exception& e) {
-          util::warn(fmt::format("cannot read new message {} of {}: {}", name, agent, e.what()));
+          util::warn(
+              fmt::format("cannot read new message {} of {}: {}", name, target.agent, e.what()));
         }
       }
     }
   }
 
-  spool::FsSpool& m_spool;
-  Subscribers& m_subscribers;
   util::Fd m_inotify;
   util::Fd m_stop;
   std::mutex m_mutex;
-  std::unordered_map<int, std::string> m_agents;
+  std::unordered_map<int, Target> m_targets;       // by watch descriptor
+  std::unordered_map<std::string, int> m_wd_of;    // by new/ folder
+  std::unordered_map<std::string, int> m_readers;  // streams per new/ folder
   std::thread m_thread;
 };
 
@@ -268,7 +307,6 @@ struct Room {
   std::unordered_map<std::string, std::string> agent_by_hash;
   std::unordered_map<std::string, CachedHash> records_seen;  // by agent name
   std::optional<CachedHash> room_file_seen;
-  std::unique_ptr<InboxWatcher> watcher;
 };
 
 }  // namespace
@@ -282,6 +320,9 @@ struct RelayServer::Impl {
   std::atomic<bool> serving{false};  // serve() was entered and has not returned
   std::mutex rooms_mutex;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
+  // After the rooms: it is stopped before the rooms it points into go. Made by
+  // prepare(), so that its thread starts with the signal mask `bch relay` set up.
+  std::unique_ptr<InboxWatcher> inboxes;
 
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
 
@@ -315,15 +356,13 @@ struct RelayServer::Impl {
   // Creates the server and its routes (once); start() then binds it.
   void prepare();
 
-  // Loads a room's agents into the token index and starts watching their inboxes.
+  // Loads a room's agents into the token index.
   void open_room(Room& room) {
-    room.watcher = std::make_unique<InboxWatcher>(room.spool, room.subscribers);
     for (const auto& agent : room.spool.agents()) {
       auto json = room.spool.record_json(agent.name);
       if (json && json->contains("tokenHash") && (*json)["tokenHash"].is_string()) {
         room.agent_by_hash[(*json)["tokenHash"].get<std::string>()] = agent.name;
       }
-      room.watcher->add(agent.name);
     }
   }
 
@@ -546,7 +585,6 @@ struct RelayServer::Impl {
       return true;
     });
     room.agent_by_hash[hash] = name;
-    room.watcher->add(name);
     Json out = spool::to_json(record);
     out["token"] = token;
     reply_json(res, 200, out);
@@ -651,7 +689,13 @@ struct RelayServer::Impl {
     auto stream = room.subscribers.add(agent);
     std::vector<Message> existing;
     try {
-      existing = room.spool.inbox(agent);
+      inboxes->watch(room.spool, room.subscribers, agent);
+      try {
+        existing = room.spool.inbox(agent);
+      } catch (...) {
+        inboxes->unwatch(room.spool, agent);
+        throw;
+      }
     } catch (...) {
       room.subscribers.remove(agent, stream);
       throw;
@@ -699,7 +743,10 @@ struct RelayServer::Impl {
           }
           return sink.is_writable() && sink.write(out.data(), out.size());
         },
-        [&room, agent, stream](bool) { room.subscribers.remove(agent, stream); });
+        [this, &room, agent, stream](bool) {
+          room.subscribers.remove(agent, stream);
+          inboxes->unwatch(room.spool, agent);
+        });
   }
 
   void routes() {
@@ -865,6 +912,7 @@ void RelayServer::Impl::prepare() {
     return;
   }
   auto& o = options;
+  inboxes = std::make_unique<InboxWatcher>();
   server = make_http_server(o.tls_cert, o.tls_key, limits());
   auto& s = *server;
   s.new_task_queue = [idle = o.idle_worker_timeout, max = o.max_connections] {

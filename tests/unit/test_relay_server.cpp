@@ -667,3 +667,55 @@ TEST_CASE("relay: a body over --max-body gets 413 whatever its framing", "[relay
   CHECK(status(unframed) == "HTTP/1.1 400");
   CHECK(unframed.find("request body too large") == std::string::npos);
 }
+
+TEST_CASE("relay: rooms past the inotify instance limit work, streams included", "[relay]") {
+  Relay relay;
+  // Linux allows 128 inotify instances per user by default; one per room broke room 126.
+  std::vector<std::string> rooms;
+  for (int i = 0; i < 200; ++i) {
+    auto created = relay.request("POST", "/v1/rooms");
+    REQUIRE(created.status == 200);
+    std::string room = created.json["roomId"];
+    std::string token = created.json["roomToken"];
+    REQUIRE(relay.request("POST", "/v1/register", R"({"name":"alice"})", token, room).status
+            == 200);
+    rooms.push_back(room + " " + token);
+  }
+  auto last = rooms.back();
+  std::string room = last.substr(0, last.find(' '));
+  std::string token = last.substr(last.find(' ') + 1);
+  std::string bob = relay.register_agent("bob", token, room);
+  auto alice = relay.request("POST", "/v1/register", R"({"name":"carol"})", token, room);
+  REQUIRE(alice.status == 200);
+  std::string carol = alice.json["token"];
+  std::mutex mutex;
+  std::string received;
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    auto c = relay.client();
+    c.Get("/v1/events/bob",
+          httplib::Headers{{"Authorization", "Bearer " + bob}, {"X-Backchannel-Room", room}},
+          [&](const char* data, std::size_t n) {
+            std::lock_guard lock(mutex);
+            received.append(data, n);
+            return !stop.load();
+          });
+  });
+  auto has = [&](const std::string& needle) {
+    std::lock_guard lock(mutex);
+    return received.find(needle) != std::string::npos;
+  };
+  // The stream is open once its first keep-alive arrives; then a message is pushed.
+  for (int i = 0; i < 500 && !has(": keepalive"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(relay.request("POST", "/v1/send", R"({"to":"@bob","body":"room 200 works"})", carol, room)
+              .status
+          == 200);
+  for (int i = 0; i < 500 && !has("room 200 works"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(has("room 200 works"));
+  stop = true;
+  reader.join();
+}
