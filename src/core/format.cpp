@@ -7,6 +7,9 @@ namespace bch {
 namespace {
 
 constexpr std::size_t k_brief_body_chars = 120;
+// Routing hints and references are short; a planted one is cut so the record's lines
+// stay a few lines whatever the message file holds.
+constexpr std::size_t k_meta_chars = 200;
 
 using util::sanitize;
 
@@ -27,18 +30,21 @@ bool is_space(char c) {
 // The header and the record's optional lines.
 std::string head(const Message& m) {
   std::string out = format_header(m) + "\n";
+  auto meta = [](std::string_view text) {
+    return util::cut_chars(sanitize(text.substr(0, 4 * k_meta_chars), false), k_meta_chars);
+  };
   if (m.scope) {
-    out += fmt::format("  scope: {}\n", sanitize(*m.scope, false));
+    out += fmt::format("  scope: {}\n", meta(*m.scope));
   }
   if (m.thread) {
-    out += fmt::format("  thread: {}\n", sanitize(*m.thread, false));
+    out += fmt::format("  thread: {}\n", meta(*m.thread));
   }
   if (!m.refs.empty()) {
-    out += "  refs: ";
-    for (std::size_t i = 0; i < m.refs.size(); ++i) {
-      out += (i ? ", " : "") + sanitize(m.refs[i], false);
+    std::string refs;
+    for (std::size_t i = 0; i < m.refs.size() && refs.size() < 8 * k_meta_chars; ++i) {
+      refs += (i ? ", " : "") + meta(m.refs[i]);
     }
-    out += "\n";
+    out += "  refs: " + util::cut_chars(std::move(refs), 2 * k_meta_chars) + "\n";
   }
   return out;
 }
@@ -96,7 +102,7 @@ std::string format_header(const Message& m) {
                      shown_name(m.from, false),
                      shown_name(m.to, true),
                      m.priority == Priority::urgent ? " [URGENT]" : "",
-                     sanitize(m.ts, false),
+                     util::cut_chars(sanitize(std::string_view(m.ts).substr(0, 256), false), 40),
                      sanitize(short_id(m.id), false));
 }
 
@@ -137,7 +143,8 @@ std::string format_message_cut(const Message& m, std::size_t max_chars) {
     used += chars;
     start = end + 1;
   }
-  return top + shown + note;
+  std::string cut = top + shown + note;
+  return util::utf8_length(cut) < total ? cut : whole;  // a note longer than what it saves
 }
 
 std::string format_brief(const Message& m) {

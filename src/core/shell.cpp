@@ -279,10 +279,16 @@ void compile_word(const std::vector<Piece>& pieces, int depth, Compiled& out, st
     throw refuse("placeholders nested too deep in quotes");
   }
   std::string value = word_value(pieces);
-  if (count_placeholders(value) != count_placeholders(word)) {
-    throw refuse("a placeholder is split by quotes");
+  std::size_t in_pieces = 0;
+  for (const auto& p : pieces) {
+    in_pieces += count_placeholders(p.text);
   }
   Compiled inner = compile(value, depth + 1);
+  // Each placeholder must be whole in one piece and still one after unquoting (an
+  // escaped brace, \{{id}}, is neither).
+  if (in_pieces != count_placeholders(word) || inner.references.size() != in_pieces) {
+    throw refuse("a placeholder is split or escaped by quotes or backslashes");
+  }
   out.nested = true;
   std::size_t next = 0;
   for (const auto& p : pieces) {

@@ -157,3 +157,16 @@ TEST_CASE("a message cut to a budget keeps its header and says it was cut", "[ou
   CHECK(cut.find("[cut: this message has") != std::string::npos);
   CHECK(bch::format_message_cut(sample("short"), 300) == bch::format_message(sample("short")));
 }
+
+TEST_CASE("a planted record cannot make the frame's own lines long", "[output]") {
+  // Found by fuzz_display: a long header made a "cut" message longer than the whole.
+  auto m = sample("short body");
+  m.scope = std::string(100000, 's');
+  m.thread = std::string(100000, 't');
+  m.refs = std::vector<std::string>(1000, std::string(1000, 'r'));
+  m.ts = std::string(100000, '9');
+  std::string out = bch::format_message(m);
+  CHECK(bch::util::utf8_length(out) < 2000);
+  auto cut = bch::format_message_cut(m, 300);
+  CHECK(bch::util::utf8_length(cut) <= bch::util::utf8_length(out));
+}

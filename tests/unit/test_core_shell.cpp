@@ -131,3 +131,8 @@ TEST_CASE("the BCH_* environment carries every field", "[shell]") {
   CHECK(env[4].second == "urgent");
   CHECK(env[6].second.empty());
 }
+
+TEST_CASE("a placeholder split or escaped by quoting is refused, not left in place", "[shell]") {
+  // Found by fuzz_template: \\{{id}} unquotes to \{{id}}, which is no placeholder.
+  CHECK_THROWS_AS(bch::compile_exec_template(R"(echo \\\\\\\\\\{{id}}\\\\)"), bch::Error);
+}
