@@ -3,6 +3,7 @@
 #include "cli/signals.hpp"
 
 #include <bch/error.hpp>
+#include <bch/protocol/relay_api.hpp>
 #include <bch/relay/relay_server.hpp>
 #include <bch/util/atomic_file.hpp>
 #include <bch/util/log.hpp>
@@ -66,6 +67,27 @@ void run_relay(const RelayCmdOptions& o, Globals& g) {
     file.commit();
   }
   print(fmt::format("backchannel relay listening on {}\n", server.url()));
+  // Loud, since a relay on a public address is how tokens and rooms leak.
+  if (protocol::classify_host(options.host) == protocol::HostReach::other) {
+    if (!options.tls_cert) {
+      util::warn(
+          fmt::format("serving plain HTTP on {}: agent tokens cross the network in clear "
+                      "unless a TLS proxy is in front (DEPLOY.md) — or use --tls-cert",
+                      options.host));
+    }
+    if (!options.token) {
+      util::warn(
+          fmt::format("the default room is open on {}: anyone who reaches it can register "
+                      "(set --token)",
+                      options.host));
+    }
+    if (!options.admin_token) {
+      util::warn(
+          fmt::format("room creation is open on {}: anyone who reaches it can create rooms "
+                      "(set --admin-token)",
+                      options.host));
+    }
+  }
   util::info(fmt::format("data in {}; default room {}; room creation {}",
                          options.data_dir.string(),
                          options.token ? "needs the room token" : "is open",

@@ -22,9 +22,11 @@
 #include <bch/protocol/sse.hpp>
 #include <bch/spool/http_spool.hpp>
 #include <bch/util/json.hpp>
+#include <bch/util/log.hpp>
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -60,6 +62,20 @@ AgentRecord record_from(const Json& json) {
     r.token = token;
   }
   return r;
+}
+
+// Says once per process when tokens would go to `url` in clear.
+void warn_if_clear(const std::string& url) {
+  static std::atomic<bool> warned{false};
+  if (url.rfind("http://", 0) != 0
+      || protocol::classify_host(protocol::host_of_url(url)) != protocol::HostReach::other
+      || warned.exchange(true)) {
+    return;
+  }
+  util::warn(
+      fmt::format("{} is plain http on another machine: your token crosses the network "
+                  "in clear — use https:// (or a Tailscale address)",
+                  url));
 }
 
 ErrorKind kind_for_status(int status) {
@@ -100,7 +116,11 @@ public:
   explicit HttpSpool(RelayEndpoint endpoint)
       : m_endpoint(std::move(endpoint)),
         m_url(parse_url(m_endpoint.url, "relay")),
-        m_client(make_client(m_url, m_endpoint.connect_timeout, m_endpoint.read_timeout)) {}
+        m_client(make_client(m_url, m_endpoint.connect_timeout, m_endpoint.read_timeout)) {
+    if (m_endpoint.warn_plain_http) {
+      warn_if_clear(m_endpoint.url);
+    }
+  }
 
   AgentRecord register_agent(const std::string& name) override {
     check_agent_name(name);
@@ -380,6 +400,7 @@ Json post_for(const std::string& url,
               const std::vector<const char*>& fields,
               std::string_view what) {
   Url parsed = parse_url(url, "relay");
+  warn_if_clear(url);
   auto client = make_client(parsed, std::chrono::seconds(10), std::chrono::seconds(30));
   auto result = client->Post(parsed.prefix + path, headers, "{}", "application/json");
   if (!result) {

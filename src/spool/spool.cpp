@@ -149,6 +149,7 @@ std::unique_ptr<Spool> open_spool(const Settings& settings, bool quick) {
       if (quick) {
         endpoint.connect_timeout = std::chrono::milliseconds(2000);
         endpoint.read_timeout = std::chrono::milliseconds(3000);
+        endpoint.warn_plain_http = false;
       }
       return make_http_spool(endpoint);
     }

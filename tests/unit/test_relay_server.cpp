@@ -719,3 +719,32 @@ TEST_CASE("relay: rooms past the inotify instance limit work, streams included",
   stop = true;
   reader.join();
 }
+
+TEST_CASE("protocol: hosts are told apart for warnings about tokens in clear", "[relay]") {
+  using bch::protocol::classify_host;
+  using bch::protocol::HostReach;
+  for (const char* h : {"localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "a.localhost"}) {
+    INFO(h);
+    CHECK(classify_host(h) == HostReach::loopback);
+  }
+  for (const char* h : {"100.64.0.1", "100.127.255.255", "box.tail1234.ts.net", "x.ts.net."}) {
+    INFO(h);
+    CHECK(classify_host(h) == HostReach::tailnet);
+  }
+  for (const char* h : {"0.0.0.0",
+                        "::",
+                        "10.0.0.1",
+                        "100.63.0.1",
+                        "100.128.0.1",
+                        "relay.example.com",
+                        "ts.net.evil",
+                        "127.0.0.1.example.com",
+                        "128.0.0.1"}) {
+    INFO(h);
+    CHECK(classify_host(h) == HostReach::other);
+  }
+  CHECK(bch::protocol::host_of_url("http://relay.example.com:7117/x") == "relay.example.com");
+  CHECK(bch::protocol::host_of_url("https://[::1]:443") == "::1");
+  CHECK(bch::protocol::host_of_url("http://user@127.0.0.1") == "127.0.0.1");
+  CHECK(bch::protocol::host_of_url("nope").empty());
+}

@@ -39,4 +39,13 @@ std::string sha256_hex(std::string_view text);
 // for different lengths.
 bool equal_constant_time(std::string_view a, std::string_view b);
 
+// Where a host name or address is, for warnings about tokens in clear: this machine
+// (localhost, 127.0.0.0/8, ::1), a Tailscale network (100.64.0.0/10, *.ts.net, whose
+// traffic is encrypted), or anywhere else.
+enum class HostReach { loopback, tailnet, other };
+HostReach classify_host(std::string_view host);
+
+// The host of an http(s) URL ("[::1]" comes back as "::1"); empty if there is none.
+std::string host_of_url(std::string_view url);
+
 }  // namespace bch::protocol

@@ -32,6 +32,10 @@ struct RelayEndpoint {
   std::shared_ptr<TokenBook> tokens;  // per-agent tokens, preferred over `token`
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{30000};
+  // Warn (once per process, on stderr) when the token would cross the network in clear:
+  // plain http:// to a host that is neither this machine nor a Tailscale address. Off
+  // for the prompt hook, which must stay quiet.
+  bool warn_plain_http = true;
 };
 
 // The relay client (SPEC section 6) behind the Spool interface. Transport failures throw
