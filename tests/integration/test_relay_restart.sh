@@ -5,12 +5,14 @@
 source "$(dirname "$0")/lib.sh"
 
 rounds=${BCH_RESTART_ROUNDS:-4}
-start_relay --token room-secret
+# A load test from one address: the per-client rate limits are off.
+limits=(--rate-per-address 0 --rate-per-token 0)
+start_relay --token room-secret "${limits[@]}"
 port=$RELAY_PORT
 restart_relay() {
   kill -9 "$RELAY_PID" 2>/dev/null || true
   wait "$RELAY_PID" 2>/dev/null || true
-  RELAY_FIXED_PORT=$port start_relay --token room-secret
+  RELAY_FIXED_PORT=$port start_relay --token room-secret "${limits[@]}"
 }
 
 at a init alice --url "$RELAY_URL" --token room-secret >/dev/null
