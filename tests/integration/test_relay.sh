@@ -213,4 +213,12 @@ expect_eq "$code" "429" "a third connection from the same address is refused"
 exec 5>&- 6>&-
 stop_relay
 
+# The listen backlog is large (httplib's default of 5 dropped reconnecting watchers' SYNs):
+# ss shows a listening socket's backlog as its Send-Q.
+start_relay
+backlog=$(ss -ltnH "sport = :$RELAY_PORT" | awk '{print $3}')
+somaxconn=$(cat /proc/sys/net/core/somaxconn)
+expect_eq "$backlog" "$((somaxconn < 4096 ? somaxconn : 4096))" "listen backlog"
+stop_relay
+
 echo "ok"
