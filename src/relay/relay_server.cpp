@@ -955,10 +955,17 @@ void RelayServer::serve() {
   // `serving` is raised before `stopping` is read, and stop() raises `stopping` before it
   // reads `serving`: one of the two sees the other, so a stop is never missed.
   m_impl->serving = true;
+  bool listened = true;
   if (m_impl->server && !m_impl->stopping) {
-    m_impl->server->listen_after_bind();
+    listened = m_impl->server->listen_after_bind();
   }
   m_impl->serving = false;
+  // httplib's accept loop also ends on an accept error (ENFILE, ENOBUFS, a socket shut
+  // down under it): that is a failure, so that `bch relay` exits non-zero and systemd's
+  // Restart=on-failure brings it back.
+  if (!listened && !m_impl->stopping) {
+    throw Error(ErrorKind::io, "the relay stopped accepting connections (accept failed)");
+  }
 }
 
 void RelayServer::stop() {

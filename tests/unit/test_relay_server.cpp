@@ -12,7 +12,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -747,4 +750,52 @@ TEST_CASE("protocol: hosts are told apart for warnings about tokens in clear", "
   CHECK(bch::protocol::host_of_url("https://[::1]:443") == "::1");
   CHECK(bch::protocol::host_of_url("http://user@127.0.0.1") == "127.0.0.1");
   CHECK(bch::protocol::host_of_url("nope").empty());
+}
+
+TEST_CASE("relay: serve() fails when its accept loop dies, so the service restarts", "[relay]") {
+  bch::test::TempDir dir;
+  bch::relay::RelayOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.data_dir = dir.path();
+  bch::relay::RelayServer relay(o);
+  int port = relay.start();
+  std::atomic<bool> failed{false};
+  std::atomic<bool> returned{false};
+  std::thread server([&] {
+    try {
+      relay.serve();
+    } catch (const bch::Error&) {
+      failed = true;
+    }
+    returned = true;
+  });
+  // Find the listening socket among our descriptors and shut it down under the loop:
+  // accept() then fails with EINVAL.
+  int listening = -1;
+  for (int fd = 3; fd < 4096 && listening < 0; ++fd) {
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    int accepting = 0;
+    socklen_t optlen = sizeof accepting;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
+        && addr.sin_family == AF_INET && ntohs(addr.sin_port) == port
+        && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &optlen) == 0 && accepting) {
+      listening = fd;
+    }
+  }
+  REQUIRE(listening >= 0);
+  httplib::Client client("127.0.0.1", port);
+  REQUIRE(client.Get("/v1/health"));  // the accept loop runs
+  client.stop();
+  ::shutdown(listening, SHUT_RDWR);
+  for (int i = 0; i < 1000 && !returned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(returned);
+  CHECK(failed);
+  if (!returned) {
+    relay.stop();
+  }
+  server.join();
 }

@@ -49,6 +49,7 @@ public:
   // or (with TLS) cannot load the certificate or key.
   int start();
   // Serves requests until stop() is called (from any thread or a signal watcher).
+  // Throws Error(io) if the accept loop ends by itself (an accept error).
   void serve();
   // Stops accepting, ends every event stream and makes serve() return.
   void stop();
