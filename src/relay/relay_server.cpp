@@ -27,6 +27,7 @@
 // with exceptions off and checked field by field; names and ids are validated before they reach a
 // path. Every error is {"error": "..."}.
 
+#include "relay/auth_cache.hpp"
 #include "relay/http_server.hpp"
 #include "relay/limiter.hpp"
 #include "relay/subscribers.hpp"
@@ -261,35 +262,6 @@ private:
   std::thread m_thread;
 };
 
-// What a file was when it was last read: a rewrite (a new inode through AtomicFile, or an
-// editor's new mtime or size) shows as a difference, so the cached value is read again.
-struct FileStamp {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  std::int64_t mtime_ns = 0;
-  off_t size = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-// The stamp of `path`, or nothing if it does not exist.
-std::optional<FileStamp> stamp_of(const fs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return std::nullopt;
-  }
-  return FileStamp{
-      st.st_dev,
-      st.st_ino,
-      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-      st.st_size};
-}
-
-// A value read from a file, kept while the file's stamp stays the same.
-struct CachedHash {
-  FileStamp stamp;
-  std::optional<std::string> hash;
-};
-
 struct Room {
   Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash)
       : id(std::move(room_id)), spool(std::move(dir)), token_hash(std::move(join_hash)) {}
@@ -302,11 +274,11 @@ struct Room {
   Subscribers subscribers;
   std::mutex mutex;  // registration, the token index and the caches below
   // Which agent a token hash was issued to. Only a hint: every request is checked
-  // against the agent's record as it is on disk (records_seen), so a deleted record or
+  // against the agent's record as it is on disk (`records`), so a deleted record or
   // a removed or changed tokenHash revokes the token at once.
   std::unordered_map<std::string, std::string> agent_by_hash;
-  std::unordered_map<std::string, CachedHash> records_seen;  // by agent name
-  std::optional<CachedHash> room_file_seen;
+  FileValueCache records;    // tokenHash by record file
+  FileValueCache room_file;  // tokenHash of room.json
 };
 
 }  // namespace
@@ -416,45 +388,38 @@ struct RelayServer::Impl {
   // Caller holds room.mutex.
   static std::optional<std::string> record_hash(Room& room, const std::string& name) {
     fs::path path = room.spool.root() / "agents" / (name + ".json");
-    auto stamp = stamp_of(path);
-    if (!stamp) {
-      room.records_seen.erase(name);
-      return std::nullopt;
-    }
-    auto& seen = room.records_seen[name];
-    if (!(seen.stamp == *stamp)) {
-      seen.stamp = *stamp;
-      seen.hash.reset();
+    return room.records.get(path, [&]() -> std::optional<std::string> {
       try {
         auto json = room.spool.record_json(name);
         if (json && json->contains("tokenHash") && (*json)["tokenHash"].is_string()) {
-          seen.hash = (*json)["tokenHash"].get<std::string>();
+          return (*json)["tokenHash"].get<std::string>();
         }
       } catch (const Error& e) {
         util::warn(fmt::format("agent {} refused: {}", in_quotes(name), e.what()));
       }
-    }
-    return seen.hash;
+      return std::nullopt;
+    });
   }
 
-  // The room's join token hash, read again from room.json when it changed.
-  // Caller holds room.mutex.
+  // The room's join token hash, read again from room.json when it changed (a
+  // room.json without one keeps the last). Caller holds room.mutex.
   std::optional<std::string> room_hash(Room& room) {
     if (room.id == protocol::k_default_room) {
       return room.token_hash;  // the relay's --token
     }
     fs::path path = options.data_dir / "rooms" / room.id / "room.json";
-    auto stamp = stamp_of(path);
-    if (stamp && !(room.room_file_seen && room.room_file_seen->stamp == *stamp)) {
+    auto read = room.room_file.get(path, [&]() -> std::optional<std::string> {
       auto text = util::read_file(path);
       auto json = text ? util::parse_json<Json>(*text) : Json();
       if (json.is_object() && json.contains("tokenHash") && json["tokenHash"].is_string()) {
-        room.token_hash = json["tokenHash"].get<std::string>();
-      } else {
-        util::warn(fmt::format("room {}: room.json has no tokenHash; keeping the last one",
-                               in_quotes(room.id)));
+        return json["tokenHash"].get<std::string>();
       }
-      room.room_file_seen = CachedHash{*stamp, room.token_hash};
+      util::warn(fmt::format("room {}: room.json has no tokenHash; keeping the last one",
+                             in_quotes(room.id)));
+      return std::nullopt;
+    });
+    if (read) {
+      room.token_hash = read;
     }
     return room.token_hash;
   }

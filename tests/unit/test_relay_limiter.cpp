@@ -1,4 +1,6 @@
+#include "relay/auth_cache.hpp"
 #include "relay/limiter.hpp"
+#include "support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -56,4 +58,26 @@ TEST_CASE("limiter: connections per address are capped and released", "[relay][l
   for (int i = 0; i < 1000; ++i) {
     REQUIRE(off.acquire("1.2.3.4"));
   }
+}
+
+TEST_CASE("auth cache: a file is read again only when it changed", "[relay][limiter]") {
+  bch::test::TempDir dir;
+  auto file = dir.path() / "record.json";
+  bch::relay::FileValueCache cache;
+  int reads = 0;
+  auto read = [&]() -> std::optional<std::string> {
+    ++reads;
+    return bch::test::read_text(file);
+  };
+  CHECK_FALSE(cache.get(file, read));  // missing: nothing, nothing read
+  CHECK(reads == 0);
+  bch::test::write_text(file, "one");
+  CHECK(cache.get(file, read) == "one");
+  CHECK(cache.get(file, read) == "one");
+  CHECK(reads == 1);
+  bch::test::write_text(file, "two!");  // a rewrite: another size (and mtime)
+  CHECK(cache.get(file, read) == "two!");
+  CHECK(reads == 2);
+  std::filesystem::remove(file);
+  CHECK_FALSE(cache.get(file, read));
 }
