@@ -665,9 +665,23 @@ struct RelayServer::Impl {
       room.subscribers.remove(agent, stream);
       throw;
     }
+    // What the stream still has to send, and the ids it sent lately (a message both
+    // scanned and published is sent once); both bounded.
     struct State {
       std::deque<Message> pending;
       std::unordered_set<std::string> sent;
+      std::deque<std::string> sent_order;
+      bool first_time(const std::string& id) {
+        if (!sent.insert(id).second) {
+          return false;
+        }
+        sent_order.push_back(id);
+        if (sent_order.size() > 4096) {
+          sent.erase(sent_order.front());
+          sent_order.pop_front();
+        }
+        return true;
+      }
     };
     auto state = std::make_shared<State>();
     state->pending.assign(existing.begin(), existing.end());
@@ -696,13 +710,15 @@ struct RelayServer::Impl {
             // client reconnects elsewhere and no worker lingers in keep-alive.
             return false;
           }
+          // At most about 256 KiB a write: a large inbox goes out in pieces.
           std::string out;
-          for (const auto& m : state->pending) {
-            if (state->sent.insert(m.id).second) {
+          while (!state->pending.empty() && out.size() < std::size_t{256} * 1024) {
+            const Message& m = state->pending.front();
+            if (state->first_time(m.id)) {
               out += protocol::encode_sse(m.id, serialize(m));
             }
+            state->pending.pop_front();
           }
-          state->pending.clear();
           if (out.empty()) {
             out = protocol::k_sse_keepalive;
           }

@@ -7,6 +7,7 @@ std::deque<Message> Subscribers::Stream::wait(std::chrono::milliseconds timeout)
   m_cv.wait_for(lock, timeout, [&] { return !m_queue.empty() || m_closed; });
   std::deque<Message> out;
   out.swap(m_queue);
+  m_queued_bytes = 0;
   return out;
 }
 
@@ -47,7 +48,19 @@ void Subscribers::publish(const std::string& agent, const Message& message) {
   }
   for (const auto& stream : it->second) {
     std::lock_guard stream_lock(stream->m_mutex);
-    stream->m_queue.push_back(message);
+    if (stream->m_closed) {
+      continue;
+    }
+    if (stream->m_queue.size() >= k_max_queued
+        || stream->m_queued_bytes + message.body.size() > k_max_queued_bytes) {
+      // A slow or stalled reader: closed, not buffered (it reconnects and replays).
+      stream->m_closed = true;
+      stream->m_queue.clear();
+      stream->m_queued_bytes = 0;
+    } else {
+      stream->m_queue.push_back(message);
+      stream->m_queued_bytes += message.body.size();
+    }
     stream->m_cv.notify_all();
   }
 }

@@ -16,8 +16,16 @@ namespace bch::relay {
 // so nothing that lands in between is missed; messages published for its agent queue
 // up until the stream takes them. Duplicates (a message both scanned and published)
 // are the stream's to drop, by id.
+//
+// A stream's queue is small and bounded (k_max_queued messages, k_max_queued_bytes of
+// bodies): a client that does not read falls behind, and when its queue is full the
+// stream is closed rather than buffered without limit. The client reconnects and the
+// inbox, which is the truth, replays what it missed.
 class Subscribers {
 public:
+  static constexpr std::size_t k_max_queued = 256;
+  static constexpr std::size_t k_max_queued_bytes = std::size_t{2} * 1024 * 1024;
+
   class Stream {
   public:
     // Waits up to `timeout` for queued messages or close(); returns what is queued
@@ -30,6 +38,7 @@ public:
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     std::deque<Message> m_queue;
+    std::size_t m_queued_bytes = 0;
     bool m_closed = false;
   };
 

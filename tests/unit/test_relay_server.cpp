@@ -1,6 +1,7 @@
 // The relay's HTTP API, request by request: status codes, error bodies, auth tiers,
 // rooms, hostile input and SSE, against an in-process relay on 127.0.0.1:0.
 
+#include "relay/subscribers.hpp"
 #include "relay/task_queue.hpp"
 #include "support.hpp"
 
@@ -798,4 +799,24 @@ TEST_CASE("relay: serve() fails when its accept loop dies, so the service restar
     relay.stop();
   }
   server.join();
+}
+
+TEST_CASE("relay: a stream that does not read is closed, not buffered", "[relay]") {
+  bch::relay::Subscribers subscribers;
+  auto stream = subscribers.add("bob");
+  bch::Message m;
+  m.id = "x";
+  m.body = std::string(100 * 1024, 'b');
+  for (int i = 0; i < 1000; ++i) {
+    subscribers.publish("bob", m);
+  }
+  CHECK(stream->closed());
+  CHECK(stream->wait(std::chrono::milliseconds(0)).empty());  // nothing held for it
+  // A reader that keeps up is never closed.
+  auto reader = subscribers.add("carol");
+  for (int i = 0; i < 1000; ++i) {
+    subscribers.publish("carol", m);
+    CHECK(reader->wait(std::chrono::milliseconds(0)).size() == 1);
+  }
+  CHECK_FALSE(reader->closed());
 }
