@@ -40,9 +40,13 @@ expect_eq "$(lines "$T/claim.out")" "2" "each message once"
 as alice send @bob "ping 0" >/dev/null
 start_watch idle --peek
 wait_for 5 has_lines "$T/idle.out" 1 || fail "ping 0 not delivered"
-timeout -s INT 1 strace -qq -f -p "$WATCH_PID" -o "$T/idle.trace" || true
-[ -s "$T/idle.trace" ] || fail "strace could not attach to the watcher"
-expect_eq "$(grep -c ') = ' "$T/idle.trace" || true)" "0" "system calls of an idle watcher"
+# (Under ThreadSanitizer its runtime has a thread of its own that wakes every 100 ms: the
+# check runs in the plain and ASan builds.)
+if [ -z "${TSAN_OPTIONS:-}" ]; then
+  timeout -s INT 1 strace -qq -f -p "$WATCH_PID" -o "$T/idle.trace" || true
+  [ -s "$T/idle.trace" ] || fail "strace could not attach to the watcher"
+  expect_eq "$(grep -c ') = ' "$T/idle.trace" || true)" "0" "system calls of an idle watcher"
+fi
 for n in 1 2 3; do
   as alice send @bob "ping $n" >/dev/null
   wait_for 5 has_lines "$T/idle.out" $((n + 1)) || fail "ping $n not delivered"
