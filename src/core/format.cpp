@@ -111,12 +111,13 @@ std::string format_message(const Message& m) {
 }
 
 std::string format_message_cut(const Message& m, std::size_t max_chars) {
-  std::string whole = format_message(m);
+  std::string top = head(m);
+  std::string body = framed_body(m.body);
+  std::string whole = top + body;
   std::size_t total = util::utf8_length(whole);
   if (total <= max_chars) {
     return whole;
   }
-  std::string top = head(m);
   std::string note =
       fmt::format("{}… [cut: this message has {} characters; only the first part is shown]\n",
                   k_body_mark,
@@ -124,7 +125,6 @@ std::string format_message_cut(const Message& m, std::size_t max_chars) {
   std::size_t fixed = util::utf8_length(top) + util::utf8_length(note);
   std::size_t room = max_chars > fixed ? max_chars - fixed : 0;
   // Whole lines of the framed body, as many as fit.
-  std::string body = framed_body(m.body);
   std::string shown;
   std::size_t used = 0;
   std::size_t start = 0;

@@ -63,11 +63,8 @@ bool ConnectionCounter::acquire(const std::string& address) {
     return true;
   }
   std::lock_guard lock(m_mutex);
-  auto& open = m_open[address];
+  auto& open = m_open[address];  // m_max > 0, so a new entry is below it
   if (open >= m_max) {
-    if (open == 0) {
-      m_open.erase(address);
-    }
     return false;
   }
   ++open;

@@ -126,9 +126,9 @@ std::size_t show_within_budget(Spool& spool,
            + footer(candidates.size() - i, true));
       return claimed;
     }
-    bool taken = spool.take(agent, candidates[i].id, false, [&](const Message& m) {
-      emit((first ? top : std::string()) + "\n" + format_message(m));
-    });
+    // The claimed copy is the candidate (same id, same file): its text is already made.
+    bool taken = spool.take(
+        agent, candidates[i].id, false, [&](const Message&) { emit(first ? top + shown : shown); });
     if (taken) {
       used += chars;
       ++claimed;

@@ -14,14 +14,6 @@ bch::Message sample(std::string body) {
   return m;
 }
 
-std::size_t utf8_length_of(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) {
-    n += (static_cast<unsigned char>(c) & 0xc0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("the full form has the header, optional lines, then the body", "[output]") {
@@ -50,7 +42,7 @@ TEST_CASE("the brief form folds whitespace and cuts the body to 120 characters",
   auto brief = bch::format_brief(sample(longer));
   REQUIRE(brief.starts_with(header));
   std::string body = brief.substr(header.size());
-  CHECK(utf8_length_of(body) == 120);
+  CHECK(bch::util::utf8_length(body) == 120);
   CHECK(body.ends_with("é…"));
 }
 

@@ -99,6 +99,62 @@ struct Relay {
   }
 };
 
+// An event stream read on a thread of its own until stop() (or destruction): what has
+// arrived, its headers, and a bounded wait for a piece of text.
+class EventReader {
+public:
+  EventReader(const Relay& relay, const std::string& agent, httplib::Headers headers)
+      : m_client(relay.client()) {
+    m_thread = std::thread([this, agent, headers = std::move(headers)] {
+      m_client.Get(
+          "/v1/events/" + agent,
+          headers,
+          [this](const httplib::Response& res) {
+            std::lock_guard lock(m_mutex);
+            m_accel = res.get_header_value("X-Accel-Buffering");
+            return true;
+          },
+          [this](const char* data, std::size_t n) {
+            std::lock_guard lock(m_mutex);
+            m_received.append(data, n);
+            return !m_stop.load();
+          });
+    });
+  }
+  EventReader(const EventReader&) = delete;
+  EventReader& operator=(const EventReader&) = delete;
+  ~EventReader() { stop(); }
+
+  bool has(const std::string& needle) {
+    std::lock_guard lock(m_mutex);
+    return m_received.find(needle) != std::string::npos;
+  }
+  // Waits up to 5 s for `needle`.
+  bool wait_for(const std::string& needle) {
+    for (int i = 0; i < 500 && !has(needle); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return has(needle);
+  }
+  void stop() {
+    m_stop = true;
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+  }
+  // After stop():
+  const std::string& received() const { return m_received; }
+  const std::string& accel() const { return m_accel; }
+
+private:
+  httplib::Client m_client;
+  std::mutex m_mutex;
+  std::string m_received;
+  std::string m_accel;
+  std::atomic<bool> m_stop{false};
+  std::thread m_thread;
+};
+
 std::string error_of(const Relay::Reply& r) {
   return r.json.value("error", std::string("<no error field>"));
 }
@@ -293,43 +349,14 @@ TEST_CASE("SSE: existing messages first, then new ones, with ids and no bufferin
   std::string bob = relay.register_agent("bob");
   relay.request("POST", "/v1/send", R"({"to":"@bob","body":"before"})", alice);
 
-  std::mutex mutex;  // guards received and accel, written by the reader thread
-  std::string received;
-  std::string accel;
-  std::atomic<bool> stop{false};
-  auto client = relay.client();
-  std::thread reader([&] {
-    client.Get(
-        "/v1/events/bob",
-        httplib::Headers{{"Authorization", "Bearer " + bob}},
-        [&](const httplib::Response& res) {
-          std::lock_guard lock(mutex);
-          accel = res.get_header_value("X-Accel-Buffering");
-          return true;
-        },
-        [&](const char* data, std::size_t n) {
-          std::lock_guard lock(mutex);
-          received.append(data, n);
-          return !stop.load();
-        });
-  });
-  auto has = [&](const std::string& needle) {
-    std::lock_guard lock(mutex);
-    return received.find(needle) != std::string::npos;
-  };
-  auto wait_for = [&](const std::string& needle) {
-    for (int i = 0; i < 200 && !has(needle); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return has(needle);
-  };
-  CHECK(wait_for("before"));
+  EventReader reader(relay, "bob", {{"Authorization", "Bearer " + bob}});
+  CHECK(reader.wait_for("before"));
   relay.request("POST", "/v1/send", R"({"to":"@bob","body":"after"})", alice);
-  CHECK(wait_for("after"));
-  CHECK(wait_for(": keepalive"));
-  stop = true;
-  reader.join();
-  CHECK(accel == "no");
+  CHECK(reader.wait_for("after"));
+  CHECK(reader.wait_for(": keepalive"));
+  reader.stop();
+  const std::string& received = reader.received();
+  CHECK(reader.accel() == "no");
   CHECK(received.find("id: ") != std::string::npos);
   CHECK(received.find("before") < received.find("after"));
   CHECK(relay.request("GET", "/v1/inbox/bob", "", bob).json.size() == 2);  // streams never claim
@@ -692,36 +719,14 @@ TEST_CASE("relay: rooms past the inotify instance limit work, streams included",
   auto alice = relay.request("POST", "/v1/register", R"({"name":"carol"})", token, room);
   REQUIRE(alice.status == 200);
   std::string carol = alice.json["token"];
-  std::mutex mutex;
-  std::string received;
-  std::atomic<bool> stop{false};
-  std::thread reader([&] {
-    auto c = relay.client();
-    c.Get("/v1/events/bob",
-          httplib::Headers{{"Authorization", "Bearer " + bob}, {"X-Backchannel-Room", room}},
-          [&](const char* data, std::size_t n) {
-            std::lock_guard lock(mutex);
-            received.append(data, n);
-            return !stop.load();
-          });
-  });
-  auto has = [&](const std::string& needle) {
-    std::lock_guard lock(mutex);
-    return received.find(needle) != std::string::npos;
-  };
+  EventReader reader(
+      relay, "bob", {{"Authorization", "Bearer " + bob}, {"X-Backchannel-Room", room}});
   // The stream is open once its first keep-alive arrives; then a message is pushed.
-  for (int i = 0; i < 500 && !has(": keepalive"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  reader.wait_for(": keepalive");
   REQUIRE(relay.request("POST", "/v1/send", R"({"to":"@bob","body":"room 200 works"})", carol, room)
               .status
           == 200);
-  for (int i = 0; i < 500 && !has("room 200 works"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(has("room 200 works"));
-  stop = true;
-  reader.join();
+  CHECK(reader.wait_for("room 200 works"));
 }
 
 TEST_CASE("protocol: hosts are told apart for warnings about tokens in clear", "[relay]") {
