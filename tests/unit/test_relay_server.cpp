@@ -825,3 +825,34 @@ TEST_CASE("relay: a stream that does not read is closed, not buffered", "[relay]
   }
   CHECK_FALSE(reader->closed());
 }
+
+TEST_CASE("relay: rotation refuses hostile room ids and hands out one token per old one",
+          "[relay]") {
+  Relay relay(std::nullopt, std::string("admin-secret"));
+  for (const char* id : {"..%2f..", "a%00b", "x%1b%5b31m"}) {
+    INFO(id);
+    auto r =
+        relay.request("POST", std::string("/v1/rooms/") + id + "/rotate", "{}", "admin-secret");
+    CHECK((r.status == 400 || r.status == 404));  // a decoded '/' matches no route
+  }
+  auto long_id =
+      relay.request("POST", "/v1/rooms/" + std::string(100, 'a') + "/rotate", "{}", "admin-secret");
+  CHECK(long_id.status == 400);
+  CHECK_FALSE(std::filesystem::exists(relay.dir.path() / "rooms" / std::string(100, 'a')));
+  CHECK_FALSE(std::filesystem::exists(relay.dir.path().parent_path() / "room.json"));
+  // Two rotations with the same token at once: exactly one gets a new token.
+  std::string bob = relay.register_agent("bob");
+  std::atomic<int> won{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 8; ++i) {
+    racers.emplace_back([&] {
+      if (relay.request("POST", "/v1/rotate", "{}", bob).status == 200) {
+        ++won;
+      }
+    });
+  }
+  for (auto& t : racers) {
+    t.join();
+  }
+  CHECK(won == 1);
+}
