@@ -2,8 +2,10 @@
 // fresh data folder and measures, over loopback: durable sends per second over one
 // keep-alive connection and over 16; send-to-SSE-event latency with an empty inbox and
 // with 10,000 unread messages; send latency while 1,000 event streams are open; send
-// throughput with 10,000 registered agents against 10; and the relay's resident memory
-// idle and under those loads. Usage: bch_relay_bench <path to bch>.
+// throughput with 10,000 registered agents against 10; 10,000 watchers connecting at
+// once (time to serve them all, send-to-event latency among them); 1,000 streams that
+// never read while 50 MiB of messages go to them; and the relay's resident memory idle
+// and under those loads. Usage: bch_relay_bench <path to bch> [more `bch relay` flags].
 
 #include <bch/util/httplib.hpp>
 
@@ -14,21 +16,26 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -42,7 +49,9 @@ struct Relay {
   int port = 0;
 };
 
-Relay start_relay(const std::string& bch, const fs::path& data) {
+Relay start_relay(const std::string& bch,
+                  const fs::path& data,
+                  const std::vector<std::string>& extra) {
   fs::path port_file = data / "port";
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -50,26 +59,31 @@ Relay start_relay(const std::string& bch, const fs::path& data) {
     ::dup2(devnull, STDOUT_FILENO);
     int log = ::open((data / "relay.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(log, STDERR_FILENO);
-    ::execl(bch.c_str(),
-            bch.c_str(),
-            "relay",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--port-file",
-            port_file.c_str(),
-            "--data-dir",
-            data.c_str(),
-            // One load generator on one address: the per-client limits would measure
-            // themselves.
-            "--rate-per-address",
-            "0",
-            "--rate-per-token",
-            "0",
-            "--max-connections-per-address",
-            "0",
-            static_cast<char*>(nullptr));
+    // One load generator on one address: the per-client limits would measure
+    // themselves.
+    std::vector<std::string> args{bch,
+                                  "relay",
+                                  "--host",
+                                  "127.0.0.1",
+                                  "--port",
+                                  "0",
+                                  "--port-file",
+                                  port_file.string(),
+                                  "--data-dir",
+                                  data.string(),
+                                  "--rate-per-address",
+                                  "0",
+                                  "--rate-per-token",
+                                  "0",
+                                  "--max-connections-per-address",
+                                  "0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    ::execv(bch.c_str(), argv.data());
     ::_exit(127);
   }
   for (int i = 0; i < 500 && !fs::exists(port_file); ++i) {
@@ -258,6 +272,144 @@ std::vector<int> open_streams(int port,
   return fds;
 }
 
+// Many event streams read by one thread with epoll, as many real watchers would be:
+// connects them all at once, records when each one's headers arrive, and then when each
+// event id arrives on any of them.
+class Watchers {
+public:
+  Watchers(int port, const std::vector<std::pair<std::string, std::string>>& agents)
+      : m_epoll(::epoll_create1(EPOLL_CLOEXEC)) {
+    auto start = Clock::now();
+    for (const auto& [name, token] : agents) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<std::uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (fd < 0
+          || (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
+              && errno != EINPROGRESS)) {
+        fmt::print(stderr, "cannot open stream {}: {}\n", m_streams.size(), std::strerror(errno));
+        std::exit(1);
+      }
+      Stream s;
+      s.fd = fd;
+      s.started = start;
+      s.request = fmt::format(
+          "GET /v1/events/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",
+          name,
+          token);
+      m_streams.push_back(std::move(s));
+    }
+    for (std::size_t i = 0; i < m_streams.size(); ++i) {
+      epoll_event e{};
+      e.events = EPOLLIN | EPOLLOUT;
+      e.data.u64 = i;
+      ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_streams[i].fd, &e);
+    }
+    m_thread = std::thread([this] { run(); });
+  }
+  Watchers(const Watchers&) = delete;
+  Watchers& operator=(const Watchers&) = delete;
+  ~Watchers() {
+    m_stop = true;
+    m_thread.join();
+    for (auto& s : m_streams) {
+      ::close(s.fd);
+    }
+    ::close(m_epoll);
+  }
+
+  // Waits up to `limit` for every stream's headers; returns how many were served and
+  // the slowest connect-to-headers time in ms.
+  std::pair<std::size_t, double> wait_served(std::chrono::seconds limit) {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait_for(lock, limit, [&] { return m_served == m_streams.size(); });
+    double slowest = 0;
+    for (const auto& s : m_streams) {
+      if (s.served) {
+        slowest = std::max(slowest, s.served_ms);
+      }
+    }
+    return {m_served, slowest};
+  }
+  bool wait_event(const std::string& id, std::chrono::seconds limit) {
+    std::unique_lock lock(m_mutex);
+    return m_cv.wait_for(lock, limit, [&] { return m_seen.count(id) > 0; });
+  }
+
+private:
+  struct Stream {
+    int fd = -1;
+    std::string request;
+    std::size_t written = 0;
+    std::string buffer;
+    bool served = false;
+    double served_ms = 0;
+    Clock::time_point started;
+  };
+
+  void run() {
+    std::vector<epoll_event> events(1024);
+    std::array<char, 65536> data{};
+    while (!m_stop) {
+      int n = ::epoll_wait(m_epoll, events.data(), static_cast<int>(events.size()), 50);
+      for (int i = 0; i < n; ++i) {
+        auto& s = m_streams[events[static_cast<std::size_t>(i)].data.u64];
+        if (s.written < s.request.size()) {
+          ssize_t w = ::send(
+              s.fd, s.request.data() + s.written, s.request.size() - s.written, MSG_NOSIGNAL);
+          if (w > 0) {
+            s.written += static_cast<std::size_t>(w);
+          }
+          if (s.written == s.request.size()) {
+            epoll_event e{};
+            e.events = EPOLLIN;
+            e.data.u64 = events[static_cast<std::size_t>(i)].data.u64;
+            ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, s.fd, &e);
+          }
+        }
+        ssize_t got = 0;
+        while ((got = ::recv(s.fd, data.data(), data.size(), MSG_DONTWAIT)) > 0) {
+          s.buffer.append(data.data(), static_cast<std::size_t>(got));
+        }
+        consume(s);
+      }
+    }
+  }
+
+  void consume(Stream& s) {
+    std::lock_guard lock(m_mutex);
+    if (!s.served && s.buffer.find("\r\n\r\n") != std::string::npos) {
+      s.served = true;
+      s.served_ms = std::chrono::duration<double, std::milli>(Clock::now() - s.started).count();
+      ++m_served;
+      s.buffer.erase(0, s.buffer.find("\r\n\r\n") + 4);
+    }
+    for (std::size_t at; s.served && (at = s.buffer.find("id: ")) != std::string::npos;) {
+      auto end = s.buffer.find('\n', at);
+      if (end == std::string::npos) {
+        break;
+      }
+      m_seen.insert(s.buffer.substr(at + 4, end - at - 4));
+      s.buffer.erase(0, end);
+    }
+    if (s.buffer.size() > 4096) {
+      s.buffer.erase(0, s.buffer.size() - 4096);
+    }
+    m_cv.notify_all();
+  }
+
+  int m_epoll;
+  std::vector<Stream> m_streams;
+  std::atomic<bool> m_stop{false};
+  std::thread m_thread;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::size_t m_served = 0;
+  std::unordered_set<std::string> m_seen;
+};
+
 void row(const std::string& what, const std::string& value) {
   fmt::print("{:<58} {}\n", what, value);
   std::fflush(stdout);
@@ -304,7 +456,7 @@ double disk_floor(const fs::path& root, int threads, double seconds) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fmt::print(stderr, "usage: bch_relay_bench <path to bch>\n");
+    fmt::print(stderr, "usage: bch_relay_bench <path to bch> [more bch relay flags]\n");
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
@@ -316,7 +468,7 @@ int main(int argc, char** argv) {
   std::string bch = fs::absolute(argv[1]).string();
   char tmpl[] = "/tmp/bch-relay-bench-XXXXXX";
   fs::path data = ::mkdtemp(tmpl);
-  Relay relay = start_relay(bch, data);
+  Relay relay = start_relay(bch, data, std::vector<std::string>(argv + 2, argv + argc));
   fmt::print(
       "relay benchmarks: {} on 127.0.0.1:{}, data in {}\n\n", bch, relay.port, data.string());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -389,14 +541,16 @@ int main(int argc, char** argv) {
   }
 
   // 10,000 registered agents (registration from 16 connections), then the same rate.
+  std::vector<std::pair<std::string, std::string>> many(10000 - 1000);
   {
     std::atomic<int> next{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 16; ++t) {
       threads.emplace_back([&] {
         auto cc = client(relay.port);
-        for (int i; (i = next.fetch_add(1)) < 10000 - 1012;) {
-          register_agent(cc, fmt::format("x{}", i));
+        for (int i; (i = next.fetch_add(1)) < static_cast<int>(many.size());) {
+          std::string name = fmt::format("x{}", i);
+          many[static_cast<std::size_t>(i)] = {name, register_agent(cc, name)};
         }
       });
     }
@@ -408,6 +562,50 @@ int main(int argc, char** argv) {
       fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 1, 3)));
   row("durable sends/s, 16 connections, 10,000 registered agents",
       fmt::format("{:.0f}", send_rate(relay.port, alice, ten, 16, 3)));
+
+  // 10,000 watchers connecting at once (one stream per agent), then events to them.
+  many.insert(many.end(), watchers.begin(), watchers.end());
+  {
+    Watchers all(relay.port, many);
+    auto [served, slowest] = all.wait_served(std::chrono::seconds(60));
+    row("10,000 watchers connecting at once: served, slowest",
+        fmt::format("{} in {:.0f} ms", served, slowest));
+    std::vector<double> ms;
+    for (int i = 0; i < 300; ++i) {
+      const auto& target = many[static_cast<std::size_t>(i * 37) % many.size()];
+      auto start = Clock::now();
+      std::string id = send(c, alice, "@" + target.first, "to one of 10,000 watchers");
+      if (!all.wait_event(id, std::chrono::seconds(10))) {
+        fmt::print(stderr, "event {} never arrived\n", id);
+        std::exit(1);
+      }
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+    row("send → event with 10,000 watchers: p50 / p99",
+        fmt::format("{:.2f} / {:.2f} ms", percentile(ms, 0.5), percentile(ms, 0.99)));
+    row("relay RSS with 10,000 watchers", fmt::format("{:.1f} MiB", rss_mib(relay.pid)));
+  }
+
+  // 1,000 streams that never read, 100 for each of 10 agents, then 100 messages of
+  // 512 KiB to those agents: each message reaches 100 streams.
+  {
+    std::vector<std::pair<std::string, std::string>> stalled;
+    for (std::size_t i = 0; i < 1000; ++i) {
+      stalled.push_back(many[i % 10]);
+    }
+    auto stalled_fds = open_streams(relay.port, stalled);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    std::string big(512 * 1024, 'm');
+    for (int i = 0; i < 100; ++i) {
+      send(c, alice, "@" + stalled[static_cast<std::size_t>(i) % 10].first, big);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    row("relay RSS, 1,000 never-reading streams + 50 MiB sent",
+        fmt::format("{:.1f} MiB", rss_mib(relay.pid)));
+    for (int fd : stalled_fds) {
+      ::close(fd);
+    }
+  }
 
   ::kill(relay.pid, SIGTERM);
   int status = 0;

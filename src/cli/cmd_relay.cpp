@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 namespace bch::cli {
 namespace {
 
@@ -24,11 +26,32 @@ struct RelayCmdOptions {
   std::string tls_key;
   std::size_t max_body = std::size_t{1024} * 1024;
   std::size_t max_connections = 4096;
+  std::size_t max_streams = 10000;
   double request_timeout = 10;
   std::size_t max_per_address = 256;
   double rate_per_address = 100;
   double rate_per_token = 50;
 };
+
+// Every stream and connection is a descriptor: the soft limit (often 1,024) goes up to
+// the hard one, and a hard limit below what the flags allow is said once.
+void raise_descriptor_limit(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted) {
+    util::warn(
+        fmt::format("the open-file limit ({}) is below what --max-streams and "
+                    "--max-connections allow ({}): raise it (LimitNOFILE, DEPLOY.md)",
+                    limit.rlim_max,
+                    wanted));
+  }
+}
 
 void run_relay(const RelayCmdOptions& o, Globals& g) {
   util::init_logging(g.verbosity, true);
@@ -50,11 +73,14 @@ void run_relay(const RelayCmdOptions& o, Globals& g) {
   }
   options.max_body = o.max_body;
   options.max_connections = o.max_connections;
+  options.max_streams = o.max_streams;
   options.max_connections_per_address = o.max_per_address;
   options.rate_per_address = o.rate_per_address;
   options.rate_per_token = o.rate_per_token;
   options.request_timeout =
       std::chrono::milliseconds(static_cast<long long>(o.request_timeout * 1000));
+
+  raise_descriptor_limit(options.max_streams + options.max_connections + 256);
 
   // The server outlives the signal thread that may stop it. Signals are set up before
   // start(), so every thread the relay starts inherits the blocked mask.
@@ -120,8 +146,13 @@ void add_relay(CLI::App& app, Globals& g) {
       ->capture_default_str();
   cmd->add_option("--max-connections",
                   o->max_connections,
-                  "connections served at once (event streams included); more wait in line")
+                  "requests served at once (one worker thread each); more wait in line")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_option("--max-streams",
+                  o->max_streams,
+                  "event streams open at once (one event loop holds them all); more get 503")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}))
       ->capture_default_str();
   cmd->add_option("--max-connections-per-address",
                   o->max_per_address,

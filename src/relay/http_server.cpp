@@ -41,6 +41,9 @@ namespace bch::relay {
 namespace {
 
 thread_local RequestVerdict g_verdict = RequestVerdict::ok;
+// Set while a worker serves a real connection; the taker a handler asked for, if any.
+thread_local bool g_on_connection = false;
+thread_local std::function<void(Connection)> g_taker;
 
 class RequestCap final : public httplib::Stream {
 public:
@@ -253,12 +256,12 @@ private:
       httplib::detail::close_socket(sock);
       return false;
     }
-    bool ok = serve_socket(sock);
-    m_open.release(address);
-    return ok;
+    return serve_socket(sock, address);
   }
 
-  bool serve_socket(socket_t sock) {
+  bool serve_socket(socket_t sock, const std::string& address) {
+    g_on_connection = true;
+    g_taker = nullptr;
     SSL* ssl = nullptr;
     if constexpr (k_tls) {
       ssl = httplib::detail::ssl_new(
@@ -299,15 +302,27 @@ private:
             }
           });
     }
+    g_on_connection = false;
+    auto taker = std::exchange(g_taker, nullptr);
+    if (taker && (!k_tls || ssl != nullptr)) {
+      taker(
+          Connection{sock, ssl, [this, sock, ssl, address] { finish(sock, ssl, address, true); }});
+      return true;
+    }
+    finish(sock, ssl, address, ok);
+    return ok;
+  }
+
+  void finish(socket_t sock, SSL* ssl, const std::string& address, bool clean) {
     if constexpr (k_tls) {
       if (ssl != nullptr) {
         // A clean end gets a TLS close_notify; a broken connection is just dropped.
-        httplib::detail::ssl_delete(m_ssl_mutex, ssl, ok);
+        httplib::detail::ssl_delete(m_ssl_mutex, ssl, clean);
       }
     }
     httplib::detail::shutdown_socket(sock);
     httplib::detail::close_socket(sock);
-    return ok;
+    m_open.release(address);
   }
 
   bool serve(httplib::Stream& strm,
@@ -324,6 +339,14 @@ private:
 };
 
 }  // namespace
+
+bool hand_off_connection(std::function<void(Connection)> take) {
+  if (!g_on_connection) {
+    return false;
+  }
+  g_taker = std::move(take);
+  return true;
+}
 
 RequestVerdict last_request_verdict() {
   return g_verdict;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,21 @@ struct RequestLimits {
 // Why the last request read on this thread was cut off, for the error answer.
 enum class RequestVerdict { ok, headers_too_large, body_too_large, too_slow };
 RequestVerdict last_request_verdict();
+
+// A connection taken over from httplib once a response's headers are out (an event
+// stream lives on in the relay's event loop, not on a worker thread): its socket, its
+// TLS session (null for plain HTTP), and how to end it — TLS close_notify, close, and
+// its place in the per-address count given back. `close` is safe from any thread.
+struct Connection {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  std::function<void()> close;
+};
+
+// From a response's content provider: once the provider returns false, the connection
+// goes to `take` instead of being closed. False (and `take` is never called) when the
+// request came on no connection (answer_in_memory).
+bool hand_off_connection(std::function<void(Connection)> take);
 
 // Throws Error(io) when the TLS certificate or key cannot be loaded.
 std::unique_ptr<httplib::Server> make_http_server(

@@ -12,15 +12,15 @@
 // records, so a request costs one hash and one lookup, not a scan of the agents. Hashes
 // are compared in constant time where a secret is checked against one stored value.
 //
-// Events: a stream registers with the room's Subscribers before it scans the inbox,
-// then sends what the scan found and, after that, whatever is published for its agent.
-// Publishing is driven by one inotify watch per inbox (InboxWatcher), so a message lands
-// on the stream whether this relay's own /v1/send wrote it or another process did, and
-// each delivery costs one file read however full the inbox is. Streams never claim.
+// Events: the route authenticates the stream, has its inbox watched and sends the
+// headers; then the connection leaves httplib for the StreamHub (stream_hub.cpp), one
+// event loop that holds every stream, sends what the inbox holds and then whatever lands
+// there (one inotify watch per watched inbox, so a message reaches the stream whether
+// this relay's /v1/send wrote it or another process did). Streams never claim.
 //
-// Threads: httplib runs every connection as one task, and a stream holds its task as
-// long as the client listens, so the task queue grows on demand (task_queue.hpp), up
-// to --max-connections: below that, watchers can never starve other requests.
+// Threads: httplib runs every other request as one task on a pool that grows on demand
+// (task_queue.hpp) up to --max-connections; a stream gives its worker back once its
+// headers are out, so watchers never hold workers and never starve other requests.
 //
 // Hostile input: bodies over --max-body get 413 before they are read into memory, a
 // request line and headers over 64 KiB in all get 400 (http_server.hpp); everything else is parsed
@@ -30,7 +30,7 @@
 #include "relay/auth_cache.hpp"
 #include "relay/http_server.hpp"
 #include "relay/limiter.hpp"
-#include "relay/subscribers.hpp"
+#include "relay/stream_hub.hpp"
 #include "relay/task_queue.hpp"
 
 #include <bch/address.hpp>
@@ -49,9 +49,6 @@
 
 #include <fmt/format.h>
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -136,132 +133,6 @@ std::string bearer_token(const httplib::Request& req) {
   return "";
 }
 
-// Publishes each message that lands in a watched inbox to its room's Subscribers. One
-// thread and one inotify instance for the whole relay (Linux allows 128 instances per
-// user by default; one per room broke rooms past ~125), and a watch on an inbox's new/
-// only while at least one event stream reads it: the watches a relay holds follow its
-// open streams, not its rooms or agents. A stream adds its watch before it scans the
-// inbox, so nothing landing in between is missed.
-class InboxWatcher {
-public:
-  InboxWatcher()
-      : m_inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
-        m_stop(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (!m_inotify || !m_stop) {
-      throw Error(ErrorKind::io, util::errno_message("cannot watch the relay's inboxes", errno));
-    }
-    m_thread = std::thread([this] { run(); });
-  }
-  InboxWatcher(const InboxWatcher&) = delete;
-  InboxWatcher& operator=(const InboxWatcher&) = delete;
-  ~InboxWatcher() {
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(m_stop.get(), &one, sizeof one);
-    m_thread.join();
-  }
-
-  // One more stream reads the agent's inbox: watched from now on (new/ is created if
-  // missing).
-  void watch(spool::FsSpool& spool, Subscribers& subscribers, const std::string& agent) {
-    fs::path dir = spool.unread_dir(agent);
-    std::lock_guard lock(m_mutex);
-    auto& readers = m_readers[dir.string()];
-    if (readers++ > 0) {
-      return;
-    }
-    try {
-      util::make_private_dirs(dir);
-      int wd =
-          ::inotify_add_watch(m_inotify.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
-      if (wd < 0) {
-        throw Error(ErrorKind::io,
-                    util::errno_message(fmt::format("cannot watch '{}'", dir.string()), errno));
-      }
-      m_targets[wd] = Target{&spool, &subscribers, agent};
-      m_wd_of[dir.string()] = wd;
-    } catch (...) {
-      m_readers.erase(dir.string());
-      throw;
-    }
-  }
-
-  // A stream of the agent's inbox ended: the last one takes the watch away.
-  void unwatch(spool::FsSpool& spool, const std::string& agent) {
-    std::string dir = spool.unread_dir(agent).string();
-    std::lock_guard lock(m_mutex);
-    auto it = m_readers.find(dir);
-    if (it == m_readers.end() || --it->second > 0) {
-      return;
-    }
-    m_readers.erase(it);
-    if (auto wd = m_wd_of.find(dir); wd != m_wd_of.end()) {
-      ::inotify_rm_watch(m_inotify.get(), wd->second);
-      m_targets.erase(wd->second);
-      m_wd_of.erase(wd);
-    }
-  }
-
-  // Inboxes watched now (for tests).
-  std::size_t watched() {
-    std::lock_guard lock(m_mutex);
-    return m_targets.size();
-  }
-
-private:
-  struct Target {
-    spool::FsSpool* spool;
-    Subscribers* subscribers;
-    std::string agent;
-  };
-
-  void run() {
-    alignas(inotify_event) char buffer[16384];
-    for (;;) {
-      pollfd fds[2] = {{m_stop.get(), POLLIN, 0}, {m_inotify.get(), POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
-        return;
-      }
-      if (fds[0].revents != 0) {
-        return;
-      }
-      ssize_t n = ::read(m_inotify.get(), buffer, sizeof buffer);
-      for (ssize_t off = 0; n > 0 && off < n;) {
-        const auto* event = reinterpret_cast<const inotify_event*>(buffer + off);
-        off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-        std::string name = event->len > 0 ? std::string(event->name) : "";
-        if (name.size() < 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
-          continue;
-        }
-        Target target;
-        {
-          std::lock_guard lock(m_mutex);
-          auto it = m_targets.find(event->wd);
-          if (it == m_targets.end()) {
-            continue;  // a watch taken away since (or its IN_IGNORED)
-          }
-          target = it->second;
-        }
-        try {
-          if (auto message = target.spool->read_unread(target.agent, name)) {
-            target.subscribers->publish(target.agent, *message);
-          }
-        } catch (const std::exception& e) {
-          util::warn(
-              fmt::format("cannot read new message {} of {}: {}", name, target.agent, e.what()));
-        }
-      }
-    }
-  }
-
-  util::Fd m_inotify;
-  util::Fd m_stop;
-  std::mutex m_mutex;
-  std::unordered_map<int, Target> m_targets;       // by watch descriptor
-  std::unordered_map<std::string, int> m_wd_of;    // by new/ folder
-  std::unordered_map<std::string, int> m_readers;  // streams per new/ folder
-  std::thread m_thread;
-};
-
 struct Room {
   Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash)
       : id(std::move(room_id)), spool(std::move(dir)), token_hash(std::move(join_hash)) {}
@@ -271,7 +142,6 @@ struct Room {
   // sha256 of the join secret; none = open. A created room's is read again from
   // room.json whenever that file changes (rotation without a restart).
   std::optional<std::string> token_hash;
-  Subscribers subscribers;
   std::mutex mutex;  // registration, the token index and the caches below
   // Which agent a token hash was issued to. Only a hint: every request is checked
   // against the agent's record as it is on disk (`records`), so a deleted record or
@@ -294,7 +164,7 @@ struct RelayServer::Impl {
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
   // After the rooms: it is stopped before the rooms it points into go. Made by
   // prepare(), so that its thread starts with the signal mask `bch relay` set up.
-  std::unique_ptr<InboxWatcher> inboxes;
+  std::unique_ptr<StreamHub> streams;
 
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
 
@@ -649,45 +519,13 @@ struct RelayServer::Impl {
     if (stopping) {
       throw HttpError(503, "relay is shutting down");
     }
-    // Register first, then scan: a message landing in between is in one or both, and
-    // the stream drops the duplicate by id.
-    auto stream = room.subscribers.add(agent);
-    std::vector<Message> existing;
-    try {
-      inboxes->watch(room.spool, room.subscribers, agent);
-      try {
-        existing = room.spool.inbox(agent);
-      } catch (...) {
-        inboxes->unwatch(room.spool, agent);
-        throw;
-      }
-    } catch (...) {
-      room.subscribers.remove(agent, stream);
-      throw;
+    // Watched before the headers go out; the hub lists the inbox once it adopts the
+    // connection, so a message landing in between is in one or both (sent once).
+    if (!streams->watch(room.spool, agent)) {
+      throw HttpError(503, "too many event streams open — try again later");
     }
-    // What the stream still has to send, and the ids it sent lately (a message both
-    // scanned and published is sent once); both bounded.
-    struct State {
-      std::deque<Message> pending;
-      std::unordered_set<std::string> sent;
-      std::deque<std::string> sent_order;
-      bool first_time(const std::string& id) {
-        if (!sent.insert(id).second) {
-          return false;
-        }
-        sent_order.push_back(id);
-        if (sent_order.size() > 4096) {
-          sent.erase(sent_order.front());
-          sent_order.pop_front();
-        }
-        return true;
-      }
-    };
-    auto state = std::make_shared<State>();
-    state->pending.assign(existing.begin(), existing.end());
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    auto keepalive = options.keepalive;
     std::string hash = protocol::sha256_hex(bearer_token(req));
     Room* in = &room;
     // A stream lives only as long as its token: revoked or rotated, it ends.
@@ -696,37 +534,31 @@ struct RelayServer::Impl {
       auto current = record_hash(*in, agent);
       return current && protocol::equal_constant_time(*current, hash);
     };
+    auto adopted = std::make_shared<bool>(false);
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, stream, state, keepalive, authorised](std::size_t, httplib::DataSink& sink) {
-          if (!sink.is_writable()) {
-            return false;  // the client is gone: do not wait a keep-alive period for it
-          }
-          if (state->pending.empty()) {
-            state->pending = stream->wait(keepalive);
-          }
-          if (stopping || stream->closed() || !authorised()) {
-            // Failing the stream (rather than ending it) closes the connection, so the
-            // client reconnects elsewhere and no worker lingers in keep-alive.
-            return false;
-          }
-          // At most about 256 KiB a write: a large inbox goes out in pieces.
-          std::string out;
-          while (!state->pending.empty() && out.size() < std::size_t{256} * 1024) {
-            const Message& m = state->pending.front();
-            if (state->first_time(m.id)) {
+        [this, in, agent, authorised, adopted](std::size_t, httplib::DataSink& sink) {
+          // The headers are out: the connection goes to the stream hub, and this worker
+          // back to its pool.
+          *adopted = hand_off_connection([this, in, agent, authorised](Connection c) {
+            streams->adopt(std::move(c), in->spool, agent, authorised);
+          });
+          if (!*adopted) {
+            // No connection (answer()): what the inbox holds, as one chunk, and the end.
+            std::string out;
+            for (const auto& m : in->spool.inbox(agent)) {
               out += protocol::encode_sse(m.id, serialize(m));
             }
-            state->pending.pop_front();
+            if (!out.empty()) {
+              sink.write(out.data(), out.size());
+            }
           }
-          if (out.empty()) {
-            out = protocol::k_sse_keepalive;
-          }
-          return sink.is_writable() && sink.write(out.data(), out.size());
+          return false;  // ends httplib's part (and, unless adopted, the connection)
         },
-        [this, &room, agent, stream](bool) {
-          room.subscribers.remove(agent, stream);
-          inboxes->unwatch(room.spool, agent);
+        [this, in, agent, adopted](bool) {
+          if (!*adopted) {
+            streams->unwatch(in->spool, agent);
+          }
         });
   }
 
@@ -893,11 +725,17 @@ void RelayServer::Impl::prepare() {
     return;
   }
   auto& o = options;
-  inboxes = std::make_unique<InboxWatcher>();
+  StreamHub::Limits stream_limits;
+  stream_limits.keepalive = o.keepalive;
+  stream_limits.max_streams = o.max_streams;
+  streams = std::make_unique<StreamHub>(stream_limits);
   server = make_http_server(o.tls_cert, o.tls_key, limits());
   auto& s = *server;
   s.new_task_queue = [idle = o.idle_worker_timeout, max = o.max_connections] {
-    return new GrowingTaskQueue(8, idle, max);
+    GrowingTaskQueue::Sizes sizes;
+    sizes.max_workers = max;
+    sizes.idle_timeout = idle;
+    return new GrowingTaskQueue(sizes);
   };
   s.set_payload_max_length(o.max_body);
   s.set_keep_alive_max_count(100000);
@@ -953,13 +791,10 @@ void RelayServer::stop() {
   if (!m_impl || m_impl->stopping.exchange(true)) {
     return;
   }
-  {
-    std::lock_guard lock(m_impl->rooms_mutex);
-    for (auto& [id, room] : m_impl->rooms) {
-      room->subscribers.close_all();
-    }
-  }
   std::lock_guard lock(m_impl->server_mutex);
+  if (m_impl->streams) {
+    m_impl->streams->close_all();
+  }
   if (m_impl->server) {
     // httplib's stop() does nothing before its listen loop runs: if serve() is just
     // starting, wait (briefly) for the loop, or stopping would be lost.

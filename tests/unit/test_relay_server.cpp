@@ -1,7 +1,6 @@
 // The relay's HTTP API, request by request: status codes, error bodies, auth tiers,
 // rooms, hostile input and SSE, against an in-process relay on 127.0.0.1:0.
 
-#include "relay/subscribers.hpp"
 #include "relay/task_queue.hpp"
 #include "support.hpp"
 
@@ -20,10 +19,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -38,7 +39,8 @@ struct Relay {
 
   explicit Relay(std::optional<std::string> token = std::nullopt,
                  std::optional<std::string> admin = std::nullopt,
-                 std::size_t max_body = 1024 * 1024) {
+                 std::size_t max_body = 1024 * 1024,
+                 const std::function<void(bch::relay::RelayOptions&)>& tweak = {}) {
     bch::relay::RelayOptions o;
     o.host = "127.0.0.1";
     o.port = 0;
@@ -47,6 +49,9 @@ struct Relay {
     o.admin_token = std::move(admin);
     o.max_body = max_body;
     o.keepalive = std::chrono::milliseconds(200);
+    if (tweak) {
+      tweak(o);
+    }
     server = std::make_unique<bch::relay::RelayServer>(o);
     server->start();
     thread = std::thread([this] { server->serve(); });
@@ -458,13 +463,14 @@ TEST_CASE("answer(): raw requests routed without a socket, as a connection would
   std::string events_request =
       "GET /v1/events/bob HTTP/1.1\r\nAuthorization: Bearer " + bob + "\r\n\r\n";
 
-  // Not started: the stream is set up (auth, scan) and ends after its headers.
+  // Not started: the stream is set up (auth) and ends after its headers.
   auto unstarted = relay.answer(events_request);
   CHECK(unstarted.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(unstarted.find("text/event-stream") != std::string::npos);
   CHECK(unstarted.find("over no socket") == std::string::npos);
 
-  // Started: the first chunk carries what the inbox holds, then the stream ends.
+  // Started, but with no connection to hand to the stream hub: one chunk of what the
+  // inbox holds, then the end.
   relay.start();
   auto started = relay.answer(events_request);
   CHECK(started.find("id: " + sent["id"].get<std::string>()) != std::string::npos);
@@ -507,7 +513,12 @@ TEST_CASE("the relay's workers stop growing at the limit; connections wait in li
   int most = 0;
   int finished = 0;
   bool release = false;
-  bch::relay::GrowingTaskQueue queue(0, std::chrono::milliseconds(50), 2);
+  bch::relay::GrowingTaskQueue::Sizes sizes;
+  sizes.keep_idle = 0;
+  sizes.eager = 1;
+  sizes.max_workers = 2;
+  sizes.idle_timeout = std::chrono::milliseconds(50);
+  bch::relay::GrowingTaskQueue queue(sizes);
   // Whatever fails below, the tasks are let go before the queue waits for them.
   struct Release {
     std::mutex& mutex;
@@ -545,6 +556,58 @@ TEST_CASE("the relay's workers stop growing at the limit; connections wait in li
     REQUIRE(changed.wait_for(lock, std::chrono::seconds(5), [&] { return finished == 5; }));
   }
   CHECK(most == 2);
+  queue.shutdown();
+}
+
+TEST_CASE("relay: a burst of quick requests runs on the eager workers; held ones add workers",
+          "[relay]") {
+  bch::relay::GrowingTaskQueue::Sizes sizes;
+  sizes.keep_idle = 0;
+  sizes.eager = 2;
+  sizes.max_workers = 64;
+  sizes.idle_timeout = std::chrono::milliseconds(50);
+  bch::relay::GrowingTaskQueue queue(sizes);
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;
+  int most = 0;
+  int finished = 0;
+  // 300 quick tasks (about a millisecond each): never more than the 2 eager workers.
+  for (int i = 0; i < 300; ++i) {
+    queue.enqueue([&] {
+      {
+        std::lock_guard lock(mutex);
+        most = std::max(most, ++running);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      std::lock_guard lock(mutex);
+      --running;
+      ++finished;
+      changed.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return finished == 300; }));
+    CHECK(most == 2);
+  }
+  // Six tasks that hold their workers (slow clients): the pool grows to run them all.
+  bool release = false;
+  for (int i = 0; i < 6; ++i) {
+    queue.enqueue([&] {
+      std::unique_lock lock(mutex);
+      ++running;
+      changed.notify_all();
+      changed.wait(lock, [&] { return release; });
+      --running;
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    CHECK(changed.wait_for(lock, std::chrono::seconds(5), [&] { return running == 6; }));
+    release = true;
+    changed.notify_all();
+  }
   queue.shutdown();
 }
 
@@ -807,23 +870,162 @@ TEST_CASE("relay: serve() fails when its accept loop dies, so the service restar
 }
 
 TEST_CASE("relay: a stream that does not read is closed, not buffered", "[relay]") {
-  bch::relay::Subscribers subscribers;
-  auto stream = subscribers.add("bob");
-  bch::Message m;
-  m.id = "x";
-  m.body = std::string(100 * 1024, 'b');
-  for (int i = 0; i < 1000; ++i) {
-    subscribers.publish("bob", m);
+  Relay relay;
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  // A client that sends its request and then never reads a byte.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(relay.server->port()));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  std::string get = "GET /v1/events/bob HTTP/1.1\r\nAuthorization: Bearer " + bob + "\r\n\r\n";
+  REQUIRE(::send(fd, get.data(), get.size(), 0) == static_cast<ssize_t>(get.size()));
+  // Messages far beyond what the socket's buffers and the stream's allowance hold.
+  std::string body(100 * 1024, 'b');
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(
+        relay.request("POST", "/v1/send", Json{{"to", "@bob"}, {"body", body}}.dump(), alice).status
+        == 200);
   }
-  CHECK(stream->closed());
-  CHECK(stream->wait(std::chrono::milliseconds(0)).empty());  // nothing held for it
-  // A reader that keeps up is never closed.
-  auto reader = subscribers.add("carol");
-  for (int i = 0; i < 1000; ++i) {
-    subscribers.publish("carol", m);
-    CHECK(reader->wait(std::chrono::milliseconds(0)).size() == 1);
+  // The relay closed the stream: reading everything that was sent ends in EOF.
+  timeval second{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &second, sizeof second);
+  std::vector<char> buffer(1 << 16);
+  std::size_t total = 0;
+  ssize_t n = 0;
+  while ((n = ::recv(fd, buffer.data(), buffer.size(), 0)) > 0) {
+    total += static_cast<std::size_t>(n);
   }
-  CHECK_FALSE(reader->closed());
+  ::close(fd);
+  CHECK(n == 0);
+  CHECK(total < std::size_t{16} * 100 * 1024);  // not all 2 MB of events
+  // A reader that keeps up is never closed, and gets every message once, in order.
+  EventReader reader(relay, "alice", {{"Authorization", "Bearer " + alice}});
+  reader.wait_for(": keepalive");
+  for (int i = 0; i < 30; ++i) {
+    relay.request("POST",
+                  "/v1/send",
+                  Json{{"to", "@alice"}, {"body", fmt::format("m{}:{}", i, body)}}.dump(),
+                  bob);
+  }
+  CHECK(reader.wait_for("\"m29:"));
+  reader.stop();
+  const std::string& got = reader.received();
+  std::size_t at = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto next = got.find(fmt::format("\"m{}:", i), at);
+    REQUIRE(next != std::string::npos);
+    at = next;
+  }
+}
+
+// A client socket that sent an event stream's request; reads with a time limit.
+int open_raw_stream(int port, const std::string& agent, const std::string& token) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  std::string get =
+      fmt::format("GET /v1/events/{} HTTP/1.1\r\nAuthorization: Bearer {}\r\n\r\n", agent, token);
+  REQUIRE(::send(fd, get.data(), get.size(), 0) == static_cast<ssize_t>(get.size()));
+  timeval limit{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  return fd;
+}
+
+// Reads from `fd` until `needle` has arrived (or 5 s pass without a byte).
+bool read_until(int fd, const std::string& needle) {
+  std::string got;
+  std::array<char, 4096> buffer{};
+  while (got.find(needle) == std::string::npos) {
+    ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n <= 0) {
+      return false;
+    }
+    got.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+TEST_CASE("relay: event streams hold no worker; hundreds are served by a pool of 4", "[relay]") {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  rlimit raised = limit;
+  raised.rlim_cur = std::min<rlim_t>(limit.rlim_max, 4096);
+  ::setrlimit(RLIMIT_NOFILE, &raised);
+  const int streams = raised.rlim_cur >= 4096 ? 600 : 200;
+  Relay relay(std::nullopt, std::nullopt, 1024 * 1024, [](bch::relay::RelayOptions& o) {
+    o.max_connections = 4;
+    o.keepalive = std::chrono::milliseconds(25000);
+  });
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"waiting before"})", alice);
+  std::vector<int> fds;
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < streams; ++i) {
+    fds.push_back(open_raw_stream(relay.server->port(), "bob", bob));
+  }
+  // Every stream is served (with what the inbox holds) although only 4 workers exist.
+  int served = 0;
+  for (int fd : fds) {
+    if (!read_until(fd, "waiting before")) {
+      break;  // (a stream per worker would leave the rest waiting: no need to wait 5 s each)
+    }
+    ++served;
+  }
+  CHECK(served == streams);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  // Other requests are answered at once, and a new message reaches every stream.
+  CHECK(relay.request("GET", "/v1/health").status == 200);
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"to all of them"})", alice);
+  int reached = 0;
+  for (int fd : fds) {
+    if (!read_until(fd, "to all of them")) {
+      break;
+    }
+    ++reached;
+  }
+  CHECK(reached == streams);
+  for (int fd : fds) {
+    ::close(fd);
+  }
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+TEST_CASE("relay: past --max-streams a new event stream gets 503", "[relay]") {
+  Relay relay(std::nullopt, std::nullopt, 1024 * 1024, [](bch::relay::RelayOptions& o) {
+    o.max_streams = 2;
+  });
+  std::string bob = relay.register_agent("bob");
+  int first = open_raw_stream(relay.server->port(), "bob", bob);
+  int second = open_raw_stream(relay.server->port(), "bob", bob);
+  CHECK(read_until(first, "200 OK"));
+  CHECK(read_until(second, "200 OK"));
+  int third = open_raw_stream(relay.server->port(), "bob", bob);
+  CHECK(read_until(third, "HTTP/1.1 503"));
+  ::close(third);
+  ::close(first);
+  // A place freed is taken again (the hub sees the close, bounded wait).
+  bool again = false;
+  for (int i = 0; i < 100 && !again; ++i) {
+    int next = open_raw_stream(relay.server->port(), "bob", bob);
+    again = read_until(next, "200 OK");
+    ::close(next);
+    if (!again) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  CHECK(again);
+  ::close(second);
 }
 
 TEST_CASE("relay: rotation refuses hostile room ids and hands out one token per old one",

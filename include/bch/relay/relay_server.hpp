@@ -29,9 +29,11 @@ struct RelayOptions {
   double rate_per_address = 0;
   double rate_per_token = 0;
   std::chrono::milliseconds keepalive{25000};
-  // Connections served at once, each on its own thread (an event stream holds its
-  // thread while it is open); more wait in line.
+  // Requests served at once, each on a worker thread; more wait in line. An event
+  // stream gives its worker back once its headers are out (it lives in the stream hub).
   std::size_t max_connections = 4096;
+  // Event streams open at once; past it a new one gets 503 (each costs a descriptor).
+  std::size_t max_streams = 100000;
   // Worker threads beyond the 8 kept idle exit after this long without work.
   std::chrono::milliseconds idle_worker_timeout{60000};
 };

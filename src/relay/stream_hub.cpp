@@ -1,0 +1,467 @@
+// StreamHub: every event stream of the relay as a socket in one event loop.
+//
+// A stream's request is handled like any other, on a worker: auth, the inbox watched
+// (watch()), the response headers written. Then the worker hands the connection over
+// (hand_off_connection) and goes back to its pool; from there on the stream is a
+// registration in the hub's EventLoop and a few hundred bytes of state, so ten thousand
+// watchers cost ten thousand descriptors, not ten thousand threads.
+//
+// What a stream sends: first the messages its inbox held when it was adopted, listed by
+// file name (UUIDv7 ids sort by creation) and read one at a time as the socket drains —
+// never the whole inbox at once, however full; then each message that lands in the
+// inbox. One inotify instance serves the whole relay (Linux allows 128 per user), with a
+// watch on an inbox's new/ only while a stream reads it. The watch is made before the
+// listing, so a message landing in between appears in both, and a window of the ids a
+// stream sent lately drops the second copy. A message that lands while a stream still
+// has listed files to send joins the end of that list, keeping the order.
+//
+// Memory: a delivered message is read and framed once, and the frame is shared by every
+// stream of that inbox. A stream holds at most the event being written plus
+// max_queued_bytes; a client that does not read fills its socket's kernel buffer, then
+// that allowance, and is closed (it reconnects and the inbox, which is the truth,
+// replays). So a thousand streams that never read cost their descriptors and the
+// messages themselves, not a copy per stream.
+//
+// Liveness: a stream idle for `keepalive` gets a comment line; at that moment, and
+// before each event, its token is checked again (`authorised`), so a revoked or rotated
+// token ends its streams. A client that closes or resets its end is seen by epoll
+// (EPOLLRDHUP, EPOLLHUP) and its stream closed at once. TLS streams keep their session:
+// writes go through SSL_write in partial-write mode, and what the client sends is read
+// and dropped.
+
+#include "relay/stream_hub.hpp"
+
+#include <bch/error.hpp>
+#include <bch/message.hpp>
+#include <bch/protocol/sse.hpp>
+#include <bch/spool/fs_spool.hpp>
+#include <bch/util/fs.hpp>
+#include <bch/util/log.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <deque>
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+namespace bch::relay {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t k_sent_window = 4096;                       // ids a stream remembers sending
+constexpr std::size_t k_low_water = std::size_t{64} * 1024;       // refill from the listing below
+constexpr std::size_t k_socket_buffer = std::size_t{128} * 1024;  // SO_SNDBUF (Linux doubles it)
+
+std::shared_ptr<const std::string> chunk_of(std::string_view payload) {
+  return std::make_shared<const std::string>(
+      fmt::format("{:x}\r\n{}\r\n", payload.size(), payload));
+}
+
+const std::shared_ptr<const std::string>& keepalive_chunk() {
+  static const auto chunk = chunk_of(protocol::k_sse_keepalive);
+  return chunk;
+}
+
+std::shared_ptr<const std::string> event_chunk(const Message& message) {
+  return chunk_of(protocol::encode_sse(message.id, serialize(message)));
+}
+
+bool is_message_file(const std::string& name) {
+  return name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+}
+
+}  // namespace
+
+struct StreamHub::Stream {
+  Connection connection;
+  std::uint64_t key = 0;
+  spool::FsSpool* spool = nullptr;
+  std::string agent;
+  std::string dir;
+  std::function<bool()> authorised;
+  std::deque<std::string> backlog;  // files listed or landed, not yet sent
+  std::deque<std::shared_ptr<const std::string>> out;
+  std::size_t offset = 0;  // of out.front(), already written
+  std::size_t queued = 0;  // bytes in `out` not yet written
+  Clock::time_point last_queued = Clock::now();
+  bool writing = false;  // EPOLLOUT asked for
+  std::unordered_set<std::string> sent;
+  std::deque<std::string> sent_order;
+
+  bool first_time(const std::string& id) {
+    if (!sent.insert(id).second) {
+      return false;
+    }
+    sent_order.push_back(id);
+    if (sent_order.size() > k_sent_window) {
+      sent.erase(sent_order.front());
+      sent_order.pop_front();
+    }
+    return true;
+  }
+};
+
+StreamHub::StreamHub(Limits limits)
+    : m_limits(limits), m_inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+  if (!m_inotify) {
+    throw Error(ErrorKind::io, util::errno_message("cannot watch the relay's inboxes", errno));
+  }
+  m_loop.add(m_inotify.get(), EPOLLIN, [this](std::uint32_t) { on_inotify(); });
+  auto period = std::clamp(
+      m_limits.keepalive / 2, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+  m_loop.every(period, [this] { tick(); });
+  m_loop.start();
+}
+
+StreamHub::~StreamHub() {
+  close_all();
+  m_loop.stop();  // runs what is still queued (close_all, late adoptions) here
+}
+
+bool StreamHub::watch(spool::FsSpool& spool, const std::string& agent) {
+  std::string dir = spool.unread_dir(agent).string();
+  std::lock_guard lock(m_mutex);
+  if (m_count.load() >= m_limits.max_streams) {
+    return false;
+  }
+  if (auto it = m_watches.find(dir); it != m_watches.end()) {
+    ++it->second.holders;
+    ++m_count;
+    return true;
+  }
+  util::make_private_dirs(dir);
+  int wd = ::inotify_add_watch(m_inotify.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
+  if (wd < 0) {
+    throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot watch '{}'", dir), errno));
+  }
+  m_watches.emplace(dir, Watch{&spool, agent, wd, 1});
+  m_dir_of[wd] = dir;
+  ++m_count;
+  return true;
+}
+
+void StreamHub::unwatch(spool::FsSpool& spool, const std::string& agent) {
+  release_watch(spool.unread_dir(agent).string());
+  --m_count;
+}
+
+void StreamHub::release_watch(const std::string& dir) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_watches.find(dir);
+  if (it == m_watches.end() || --it->second.holders > 0) {
+    return;
+  }
+  ::inotify_rm_watch(m_inotify.get(), it->second.wd);
+  m_dir_of.erase(it->second.wd);
+  m_watches.erase(it);
+}
+
+std::size_t StreamHub::watched_inboxes() {
+  std::lock_guard lock(m_mutex);
+  return m_watches.size();
+}
+
+void StreamHub::adopt(Connection connection,
+                      spool::FsSpool& spool,
+                      const std::string& agent,
+                      std::function<bool()> authorised) {
+  auto stream = std::make_unique<Stream>();
+  stream->connection = std::move(connection);
+  stream->spool = &spool;
+  stream->agent = agent;
+  stream->dir = spool.unread_dir(agent).string();
+  stream->authorised = std::move(authorised);
+  // std::function needs a copyable task: the stream travels as a shared pointer.
+  auto carried = std::make_shared<std::unique_ptr<Stream>>(std::move(stream));
+  m_loop.post([this, carried] {
+    Stream* s = carried->get();
+    m_streams.emplace(s, std::move(*carried));
+    m_readers[s->dir].insert(s);
+    // Events are small and few: a fixed send buffer (no autotuning up to megabytes)
+    // bounds the kernel memory a stream can pin, and a stalled reader is seen sooner.
+    int buffer = static_cast<int>(k_socket_buffer);
+    ::setsockopt(s->connection.fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    int flags = ::fcntl(s->connection.fd, F_GETFL);
+    if (m_closing || flags < 0 || ::fcntl(s->connection.fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+      close(*s);
+      return;
+    }
+    s->key = m_loop.add(s->connection.fd, EPOLLIN | EPOLLRDHUP, [this, s](std::uint32_t events) {
+      on_stream(*s, events);
+    });
+    if (s->key == 0) {
+      close(*s);
+      return;
+    }
+    if (auto names = util::list_dir(s->dir)) {
+      std::sort(names->begin(), names->end());
+      for (auto& name : *names) {
+        if (is_message_file(name) && s->backlog.size() < m_limits.max_backlog) {
+          s->backlog.push_back(std::move(name));
+        }
+      }
+    }
+    flush(*s);
+  });
+}
+
+void StreamHub::close_all() {
+  m_loop.post([this] {
+    m_closing = true;
+    std::vector<Stream*> all;
+    all.reserve(m_streams.size());
+    for (auto& [s, owned] : m_streams) {
+      all.push_back(s);
+    }
+    for (Stream* s : all) {
+      close(*s);
+    }
+  });
+}
+
+void StreamHub::close(Stream& stream) {
+  m_loop.remove(stream.key);
+  stream.connection.close();
+  if (auto readers = m_readers.find(stream.dir); readers != m_readers.end()) {
+    readers->second.erase(&stream);
+    if (readers->second.empty()) {
+      m_readers.erase(readers);
+    }
+  }
+  release_watch(stream.dir);
+  --m_count;
+  m_streams.erase(&stream);
+}
+
+void StreamHub::on_inotify() {
+  alignas(inotify_event) std::array<char, 16384> buffer{};
+  for (;;) {
+    ssize_t n = ::read(m_inotify.get(), buffer.data(), buffer.size());
+    if (n <= 0) {
+      return;
+    }
+    for (ssize_t off = 0; off < n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + off);
+      off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      std::string name = event->len > 0 ? std::string(event->name) : "";
+      if (!is_message_file(name)) {
+        continue;
+      }
+      std::string dir;
+      {
+        std::lock_guard lock(m_mutex);
+        auto it = m_dir_of.find(event->wd);
+        if (it == m_dir_of.end()) {
+          continue;  // a watch taken away since (or its IN_IGNORED)
+        }
+        dir = it->second;
+      }
+      deliver(dir, name);
+    }
+  }
+}
+
+void StreamHub::deliver(const std::string& dir, const std::string& name) {
+  auto readers = m_readers.find(dir);
+  if (readers == m_readers.end()) {
+    return;  // watched for a stream not yet adopted: its listing will find the file
+  }
+  std::vector<Stream*> targets(readers->second.begin(), readers->second.end());
+  std::optional<Message> message;
+  std::shared_ptr<const std::string> chunk;  // framed once, shared by every stream
+  bool read = false;
+  for (Stream* s : targets) {
+    if (!s->backlog.empty()) {
+      if (s->backlog.size() >= m_limits.max_backlog) {
+        close(*s);
+      } else {
+        s->backlog.push_back(name);
+      }
+      continue;
+    }
+    if (!read) {
+      read = true;
+      try {
+        message = s->spool->read_unread(s->agent, name);
+      } catch (const std::exception& e) {
+        util::warn(fmt::format("cannot read new message {} of {}: {}", name, s->agent, e.what()));
+      }
+      if (message) {
+        chunk = event_chunk(*message);
+      }
+    }
+    if (!message || !s->first_time(message->id)) {
+      continue;
+    }
+    if (!s->authorised()) {
+      close(*s);
+      continue;
+    }
+    if (queue(*s, chunk)) {
+      flush(*s);
+    }
+  }
+}
+
+bool StreamHub::queue(Stream& stream, std::shared_ptr<const std::string> chunk) {
+  if (!stream.out.empty() && stream.queued + chunk->size() > m_limits.max_queued_bytes) {
+    close(stream);  // a slow or stalled reader: closed, not buffered
+    return false;
+  }
+  stream.queued += chunk->size();
+  stream.out.push_back(std::move(chunk));
+  stream.last_queued = Clock::now();
+  return true;
+}
+
+// Refills the stream's queue from its listing, a file at a time, up to the low-water mark.
+void StreamHub::fill(Stream& stream) {
+  bool checked = false;
+  while (!stream.backlog.empty() && stream.queued < k_low_water) {
+    std::string name = std::move(stream.backlog.front());
+    stream.backlog.pop_front();
+    std::optional<Message> message;
+    try {
+      message = stream.spool->read_unread(stream.agent, name);
+    } catch (const std::exception& e) {
+      util::warn(fmt::format("cannot read new message {} of {}: {}", name, stream.agent, e.what()));
+    }
+    if (!message || !stream.first_time(message->id)) {
+      continue;
+    }
+    if (!checked) {
+      checked = true;
+      if (!stream.authorised()) {
+        close(stream);
+        return;
+      }
+    }
+    if (!queue(stream, event_chunk(*message))) {
+      return;
+    }
+  }
+}
+
+// Writes what the socket takes; refills from the listing; asks for EPOLLOUT while
+// something waits. May close (and so destroy) the stream.
+void StreamHub::flush(Stream& stream) {
+  for (;;) {
+    while (!stream.out.empty()) {
+      const std::string& chunk = *stream.out.front();
+      const char* data = chunk.data() + stream.offset;
+      std::size_t left = chunk.size() - stream.offset;
+      ssize_t n = 0;
+      bool blocked = false;
+      if (stream.connection.ssl != nullptr) {
+        int wrote = SSL_write(stream.connection.ssl, data, static_cast<int>(left));
+        if (wrote > 0) {
+          n = wrote;
+        } else {
+          int err = SSL_get_error(stream.connection.ssl, wrote);
+          blocked = err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ;
+          n = -1;
+        }
+      } else {
+        n = ::send(stream.connection.fd, data, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+        blocked = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+      }
+      if (n < 0) {
+        if (!blocked) {
+          close(stream);
+          return;
+        }
+        if (!stream.writing) {
+          stream.writing = true;
+          m_loop.modify(stream.key, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+        }
+        return;
+      }
+      stream.offset += static_cast<std::size_t>(n);
+      stream.queued -= static_cast<std::size_t>(n);
+      if (stream.offset == chunk.size()) {
+        stream.out.pop_front();
+        stream.offset = 0;
+      }
+    }
+    if (stream.backlog.empty()) {
+      break;
+    }
+    fill(stream);
+    if (m_streams.find(&stream) == m_streams.end()) {
+      return;  // closed while filling
+    }
+    if (stream.out.empty()) {
+      break;
+    }
+  }
+  if (stream.writing) {
+    stream.writing = false;
+    m_loop.modify(stream.key, EPOLLIN | EPOLLRDHUP);
+  }
+}
+
+void StreamHub::on_stream(Stream& stream, std::uint32_t events) {
+  if ((events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
+    close(stream);
+    return;
+  }
+  if ((events & EPOLLIN) != 0) {
+    // A client has nothing to say on an event stream: read and drop, and see its end.
+    std::array<char, 4096> scratch{};
+    for (;;) {
+      ssize_t n = 0;
+      if (stream.connection.ssl != nullptr) {
+        int got = SSL_read(stream.connection.ssl, scratch.data(), static_cast<int>(scratch.size()));
+        if (got > 0) {
+          continue;
+        }
+        int err = SSL_get_error(stream.connection.ssl, got);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+          break;
+        }
+        close(stream);
+        return;
+      }
+      n = ::recv(stream.connection.fd, scratch.data(), scratch.size(), MSG_DONTWAIT);
+      if (n > 0) {
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        break;
+      }
+      close(stream);
+      return;
+    }
+  }
+  flush(stream);
+}
+
+void StreamHub::tick() {
+  auto now = Clock::now();
+  std::vector<Stream*> due;
+  for (auto& [s, owned] : m_streams) {
+    if (now - s->last_queued >= m_limits.keepalive) {
+      due.push_back(s);
+    }
+  }
+  for (Stream* s : due) {
+    if (!s->authorised()) {
+      close(*s);
+    } else if (queue(*s, keepalive_chunk())) {
+      flush(*s);
+    }
+  }
+}
+
+}  // namespace bch::relay

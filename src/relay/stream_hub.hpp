@@ -1,0 +1,102 @@
+#pragma once
+
+#include "relay/event_loop.hpp"
+#include "relay/http_server.hpp"
+
+#include <bch/util/fd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace bch::spool {
+class FsSpool;
+}
+
+namespace bch::relay {
+
+// Every event stream of the relay, on one thread. See the essay in stream_hub.cpp.
+class StreamHub {
+public:
+  struct Limits {
+    std::chrono::milliseconds keepalive{25000};
+    // Bytes a stream may have waiting for its socket beyond the event being written;
+    // past it the stream is closed (its client reconnects; the inbox replays).
+    std::size_t max_queued_bytes = std::size_t{256} * 1024;
+    // Inbox files a stream may have listed but not yet sent.
+    std::size_t max_backlog = 100000;
+    // Streams open (or being set up) at once.
+    std::size_t max_streams = 100000;
+  };
+
+  // Throws Error(io) if the loop or the inotify instance cannot be made.
+  explicit StreamHub(Limits limits);
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+  // Closes every stream.
+  ~StreamHub();
+
+  // From a worker, before answering a stream's request: a place for one more stream
+  // (false: max_streams are open), and the agent's inbox watched from now on (its new/
+  // is created if missing). Throws Error(io) if the inbox cannot be watched.
+  bool watch(spool::FsSpool& spool, const std::string& agent);
+  // Undoes one watch() (the request failed before its stream was adopted).
+  void unwatch(spool::FsSpool& spool, const std::string& agent);
+  // The stream's connection, its headers sent, joins the loop; it sends what the inbox
+  // holds, then every message that lands there, while `authorised` says yes. Takes
+  // over the watch() made for it.
+  void adopt(Connection connection,
+             spool::FsSpool& spool,
+             const std::string& agent,
+             std::function<bool()> authorised);
+  // Ends every stream (relay shutdown); later adoptions are closed at once.
+  void close_all();
+
+  std::size_t streams() const { return m_count.load(); }
+  std::size_t watched_inboxes();
+
+private:
+  struct Stream;
+  struct Inbox;
+
+  void on_inotify();
+  void deliver(const std::string& dir, const std::string& name);
+  void on_stream(Stream& stream, std::uint32_t events);
+  void flush(Stream& stream);
+  void fill(Stream& stream);
+  bool queue(Stream& stream, std::shared_ptr<const std::string> chunk);
+  void close(Stream& stream);
+  void tick();
+  void release_watch(const std::string& dir);
+
+  Limits m_limits;
+  util::Fd m_inotify;
+  std::atomic<std::size_t> m_count{0};
+
+  // Watches, shared with the workers (watch/unwatch) under m_mutex.
+  std::mutex m_mutex;
+  struct Watch {
+    spool::FsSpool* spool;
+    std::string agent;
+    int wd;
+    std::size_t holders;  // watch() calls not yet undone by unwatch() or a stream's end
+  };
+  std::unordered_map<std::string, Watch> m_watches;  // by new/ folder
+  std::unordered_map<int, std::string> m_dir_of;     // by watch descriptor
+
+  // The loop thread's own.
+  std::unordered_map<Stream*, std::unique_ptr<Stream>> m_streams;
+  std::unordered_map<std::string, std::unordered_set<Stream*>> m_readers;  // by new/
+  bool m_closing = false;
+
+  EventLoop m_loop;  // last: stopped (its thread joined) before the members above go
+};
+
+}  // namespace bch::relay
