@@ -245,6 +245,9 @@ private:
     int port = 0;
     httplib::detail::get_remote_ip_and_port(sock, address, port);
     if (!m_open.acquire(address)) {
+      if (m_limits.on_refused) {
+        m_limits.on_refused();
+      }
       if constexpr (!k_tls) {
         static constexpr std::string_view k_refusal =
             "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: "

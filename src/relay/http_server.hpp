@@ -29,6 +29,8 @@ struct RequestLimits {
   // Connections open at once from one client address; more are answered 429 and
   // closed. 0: no cap.
   std::size_t per_address = 0;
+  // Called (on a worker) for each connection refused for `per_address`.
+  std::function<void()> on_refused;
 };
 
 // Why the last request read on this thread was cut off, for the error answer.

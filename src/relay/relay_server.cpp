@@ -30,6 +30,7 @@
 #include "relay/auth_cache.hpp"
 #include "relay/http_server.hpp"
 #include "relay/limiter.hpp"
+#include "relay/metrics.hpp"
 #include "relay/stream_hub.hpp"
 #include "relay/task_queue.hpp"
 
@@ -134,8 +135,8 @@ std::string bearer_token(const httplib::Request& req) {
 }
 
 struct Room {
-  Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash)
-      : id(std::move(room_id)), spool(std::move(dir)), token_hash(std::move(join_hash)) {}
+  Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash, bool durable)
+      : id(std::move(room_id)), spool(std::move(dir), durable), token_hash(std::move(join_hash)) {}
 
   std::string id;
   spool::FsSpool spool;
@@ -155,6 +156,7 @@ struct Room {
 
 struct RelayServer::Impl {
   RelayOptions options;
+  Metrics metrics;          // before the server: workers count into it until the server is gone
   std::mutex server_mutex;  // prepare() creates `server` while stop() may look at it
   std::unique_ptr<httplib::Server> server;
   int bound_port = 0;
@@ -168,11 +170,12 @@ struct RelayServer::Impl {
 
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
 
-  RequestLimits limits() const {
+  RequestLimits limits() {
     return RequestLimits{options.max_header,
                          options.max_body,
                          options.request_timeout,
-                         options.max_connections_per_address};
+                         options.max_connections_per_address,
+                         [this] { metrics.reject(Metrics::Reject::connections); }};
   }
 
   TokenBuckets rate_by_address{options.rate_per_address, 2 * options.rate_per_address};
@@ -218,7 +221,7 @@ struct RelayServer::Impl {
       }
       fs::path dir = options.data_dir / "rooms" / protocol::k_default_room;
       util::make_private_dirs(dir);
-      slot = std::make_unique<Room>(protocol::k_default_room, dir, hash);
+      slot = std::make_unique<Room>(protocol::k_default_room, dir, hash, options.durable);
       open_room(*slot);
     }
     return *slot;
@@ -248,7 +251,8 @@ struct RelayServer::Impl {
         || !json["tokenHash"].is_string()) {
       throw HttpError(404, fmt::format("unknown room \"{}\" — create one with `bch room new`", id));
     }
-    auto room = std::make_unique<Room>(id, dir, json["tokenHash"].get<std::string>());
+    auto room =
+        std::make_unique<Room>(id, dir, json["tokenHash"].get<std::string>(), options.durable);
     open_room(*room);
     return *(rooms[id] = std::move(room));
   }
@@ -482,6 +486,7 @@ struct RelayServer::Impl {
       }
     }
     reply_json(res, 200, to_json(room.spool.send(from, to, text, opts)));
+    metrics.sent();
   }
 
   void handle_take(const httplib::Request& req, httplib::Response& res) {
@@ -498,6 +503,9 @@ struct RelayServer::Impl {
       keep = it->get<bool>();
     }
     auto message = room.spool.take(agent, id, keep);
+    if (message) {
+      metrics.claimed();
+    }
     reply_json(res, 200, Json{{"message", message ? Json(to_json(*message)) : Json(nullptr)}});
   }
 
@@ -522,6 +530,7 @@ struct RelayServer::Impl {
     // Watched before the headers go out; the hub lists the inbox once it adopts the
     // connection, so a message landing in between is in one or both (sent once).
     if (!streams->watch(room.spool, agent)) {
+      metrics.reject(Metrics::Reject::too_many_streams);
       throw HttpError(503, "too many event streams open — try again later");
     }
     res.set_header("Cache-Control", "no-cache");
@@ -624,6 +633,7 @@ struct RelayServer::Impl {
           }));
     s.Get(std::string(protocol::k_events) + "([^/]*)",
           wrap([this](const auto& req, auto& res) { handle_events(req, res); }));
+    s.Get("/metrics", wrap([this](const auto& req, auto& res) { handle_metrics(req, res); }));
 
     s.set_exception_handler(
         [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
@@ -696,12 +706,58 @@ struct RelayServer::Impl {
       }
       return httplib::Server::HandlerResponse::Unhandled;
     });
-    s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      count(req, res);
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now()
                                                           - request_started())
                     .count();
       util::info(fmt::format("{} {} {} {:.1f}ms", req.method, req.path, res.status, ms));
     });
+  }
+
+  // Counts an answered request, and why it was refused if it was.
+  void count(const httplib::Request& req, const httplib::Response& res) {
+    metrics.request(req.path, res.status);
+    switch (res.status) {
+      case 401:
+        metrics.reject(Metrics::Reject::unauthorized);
+        break;
+      case 408:
+        metrics.reject(Metrics::Reject::too_slow);
+        break;
+      case 413:
+        metrics.reject(Metrics::Reject::body_too_large);
+        break;
+      case 429:
+        metrics.reject(Metrics::Reject::rate);
+        break;
+      case 400:
+        if (last_request_verdict() == RequestVerdict::headers_too_large) {
+          metrics.reject(Metrics::Reject::headers_too_large);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // GET /metrics: the Prometheus text format, for the admin token only (a relay without
+  // one has no /metrics: its counters say who uses it and how much).
+  void handle_metrics(const httplib::Request& req, httplib::Response& res) {
+    if (!options.admin_token
+        || !protocol::equal_constant_time(protocol::sha256_hex(bearer_token(req)),
+                                          protocol::sha256_hex(*options.admin_token))) {
+      throw HttpError(401, "metrics need the relay's admin token (--admin-token)");
+    }
+    Metrics::Gauges gauges;
+    gauges.streams = streams->streams();
+    gauges.watched_inboxes = streams->watched_inboxes();
+    {
+      std::lock_guard lock(rooms_mutex);
+      gauges.rooms = rooms.size();
+    }
+    res.status = 200;
+    res.set_content(metrics.render(gauges), "text/plain; version=0.0.4; charset=utf-8");
   }
 
   // When the current request started: set in the pre-routing handler, read by the

@@ -6,9 +6,10 @@
 // registration in the hub's EventLoop and a few hundred bytes of state, so ten thousand
 // watchers cost ten thousand descriptors, not ten thousand threads.
 //
-// What a stream sends: first the messages its inbox held when it was adopted, listed by
-// file name (UUIDv7 ids sort by creation) and read one at a time as the socket drains —
-// never the whole inbox at once, however full; then each message that lands in the
+// What a stream sends: first the messages its inbox held when it was adopted, oldest
+// first (by the time in a UUIDv7 id, or else the file's mtime: no file is read to sort)
+// and read one at a time as the socket drains — never the whole inbox at once, however
+// full; then each message that lands in the
 // inbox. One inotify instance serves the whole relay (Linux allows 128 per user), with a
 // watch on an inbox's new/ only while a stream reads it. The watch is made before the
 // listing, so a message landing in between appears in both, and a window of the ids a
@@ -44,6 +45,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,6 +81,36 @@ std::shared_ptr<const std::string> event_chunk(const Message& message) {
 
 bool is_message_file(const std::string& name) {
   return name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+}
+
+// When a file in new/ was sent, in ms since the epoch, for sending a listing oldest
+// first without reading it: a UUIDv7 id carries its creation time in its first 48 bits;
+// any other name (the TypeScript tool writes UUIDv4 ids) is placed by its file's
+// modification time, which is when it was delivered.
+std::int64_t sent_at(const std::string& dir, const std::string& name) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  if (name.size() >= 36 && name[8] == '-' && name[13] == '-' && name[14] == '7') {
+    std::int64_t ms = 0;
+    bool ok = true;
+    for (std::size_t i = 0; i < 13; ++i) {
+      if (i == 8) {
+        continue;  // the dash
+      }
+      int digit = hex(name[i]);
+      ok = ok && digit >= 0;
+      ms = ms * 16 + std::max(digit, 0);
+    }
+    if (ok) {
+      return ms;
+    }
+  }
+  struct stat st {};
+  if (::fstatat(AT_FDCWD, (dir + "/" + name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return 0;
+  }
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
 }  // namespace
@@ -205,11 +237,15 @@ void StreamHub::adopt(Connection connection,
       return;
     }
     if (auto names = util::list_dir(s->dir)) {
-      std::sort(names->begin(), names->end());
+      std::vector<std::pair<std::int64_t, std::string>> listed;
       for (auto& name : *names) {
-        if (is_message_file(name) && s->backlog.size() < m_limits.max_backlog) {
-          s->backlog.push_back(std::move(name));
+        if (is_message_file(name) && listed.size() < m_limits.max_backlog) {
+          listed.emplace_back(sent_at(s->dir, name), std::move(name));
         }
+      }
+      std::sort(listed.begin(), listed.end());
+      for (auto& [when, name] : listed) {
+        s->backlog.push_back(std::move(name));
       }
     }
     flush(*s);

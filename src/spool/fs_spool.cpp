@@ -217,7 +217,8 @@ void make_inbox(const fs::path& inbox) {
 
 }  // namespace
 
-FsSpool::FsSpool(fs::path root) : m_root(std::move(root)), m_shared(std::make_unique<Shared>()) {}
+FsSpool::FsSpool(fs::path root, bool durable)
+    : m_root(std::move(root)), m_durable(durable), m_shared(std::make_unique<Shared>()) {}
 
 FsSpool::~FsSpool() = default;
 
@@ -446,7 +447,7 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
       util::write_all(fd.get(), std::string_view(data).substr(0, data.size() / 2), tmp);
       util::crash_point("send.tmp-partial");
       util::write_all(fd.get(), std::string_view(data).substr(data.size() / 2), tmp);
-      if (::fdatasync(fd.get()) != 0) {
+      if (m_durable && ::fdatasync(fd.get()) != 0) {
         throw Error(ErrorKind::io,
                     util::errno_message(fmt::format("cannot sync '{}'", tmp.string()), errno));
       }
@@ -481,7 +482,9 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
   util::crash_point("send.renamed");
   // Concurrent senders into one inbox share the fsync of its new/ (group commit).
   for (const auto& name : recipients) {
-    m_shared->syncs.sync(inbox_dir(name) / "new");
+    if (m_durable) {
+      m_shared->syncs.sync(inbox_dir(name) / "new");
+    }
   }
 }
 

@@ -191,7 +191,7 @@ stop_relay
 
 # Per-client limits: requests over the rate get 429 with Retry-After (health checks are
 # never limited), and connections over the per-address cap are refused with 429.
-start_relay --rate-per-address 5 --max-connections-per-address 2
+start_relay --rate-per-address 5 --max-connections-per-address 2 --admin-token admin-secret
 code=
 for i in $(seq 1 60); do
   code=$(curl -s -D "$T/limited.headers" -o "$T/limited.json" -w '%{http_code}' "$RELAY_URL/v1/agents")
@@ -213,6 +213,24 @@ for i in $(seq 1 50); do
 done
 expect_eq "$code" "429" "a third connection from the same address is refused"
 exec 5>&- 6>&-
+# /metrics (admin token only) counts both refusals by reason; it is rate-limited too.
+for i in $(seq 1 50); do
+  code=$(curl -s -o "$T/metrics" -w '%{http_code}' -H 'Authorization: Bearer admin-secret' \
+    "$RELAY_URL/metrics")
+  [ "$code" != 200 ] || break
+  sleep 0.1
+done
+expect_eq "$code" "200" "/metrics answers the admin token"
+expect_match "$(cat "$T/metrics")" 'bch_relay_rejected_total\{reason="rate"\} [1-9]' \
+  "requests over the rate are counted"
+expect_match "$(cat "$T/metrics")" 'bch_relay_rejected_total\{reason="connections"\} [1-9]' \
+  "connections over the per-address cap are counted"
+for i in $(seq 1 50); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$RELAY_URL/metrics")
+  [ "$code" = 429 ] || break
+  sleep 0.1
+done
+expect_eq "$code" "401" "/metrics without the admin token is refused"
 stop_relay
 
 # The listen backlog is large (httplib's default of 5 dropped reconnecting watchers' SYNs):

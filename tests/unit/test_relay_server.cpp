@@ -13,9 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,9 +25,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 namespace {
@@ -609,6 +614,86 @@ TEST_CASE("relay: a burst of quick requests runs on the eager workers; held ones
     changed.notify_all();
   }
   queue.shutdown();
+}
+
+TEST_CASE("relay: /metrics counts requests, rejections, sends, claims and streams", "[relay]") {
+  Relay relay(std::nullopt, std::string("admin-secret"));
+  auto metrics = [&](const std::string& token) {
+    auto c = relay.client();
+    auto res = c.Get("/metrics", httplib::Headers{{"Authorization", "Bearer " + token}});
+    REQUIRE(res);
+    return std::make_pair(res->status, res->body);
+  };
+  CHECK(metrics("").first == 401);
+  CHECK(metrics("wrong").first == 401);
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  auto first = relay.request("POST", "/v1/send", R"({"to":"@bob","body":"one"})", alice);
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"two"})", alice);
+  relay.request("POST", "/v1/take", Json{{"id", first.json["id"]}}.dump(), bob);
+  relay.request("GET", "/v1/agents", "", "not-a-token");
+  relay.request("GET", "/v1/x%1b%5b31m%0aforged");
+  EventReader reader(relay, "bob", {{"Authorization", "Bearer " + bob}});
+  REQUIRE(reader.wait_for("two"));
+  auto [status, text] = metrics("admin-secret");
+  CHECK(status == 200);
+  CHECK(text.find("bch_relay_requests_total{route=\"send\",status=\"200\"} 2\n")
+        != std::string::npos);
+  CHECK(text.find("bch_relay_requests_total{route=\"agents\",status=\"401\"} 1\n")
+        != std::string::npos);
+  CHECK(text.find("bch_relay_requests_total{route=\"other\",status=\"404\"} 1\n")
+        != std::string::npos);
+  CHECK(text.find("bch_relay_rejected_total{reason=\"unauthorized\"} 3\n")
+        != std::string::npos);  // two /metrics tries and the bad agent token
+  CHECK(text.find("bch_relay_sends_total 2\n") != std::string::npos);
+  CHECK(text.find("bch_relay_claims_total 1\n") != std::string::npos);
+  CHECK(text.find("bch_relay_open_streams 1\n") != std::string::npos);
+  CHECK(text.find("bch_relay_rooms 1\n") != std::string::npos);
+  CHECK(text.find("bch_relay_sync_batch_seconds_count ") != std::string::npos);
+  CHECK(text.find("forged") == std::string::npos);  // nothing a client sent is echoed
+  CHECK(text.find('\x1b') == std::string::npos);
+  // Every line is a comment or "name{labels} value".
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK((line.rfind("# ", 0) == 0 || line.rfind("bch_relay_", 0) == 0));
+  }
+  // A relay without an admin token has no metrics to give.
+  Relay open;
+  CHECK(open.request("GET", "/metrics").status == 401);
+}
+
+TEST_CASE("relay: a stream sends what the inbox holds oldest first, UUIDv4 ids included",
+          "[relay]") {
+  Relay relay;
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  // Two messages as the TypeScript tool writes them (UUIDv4 ids: their names do not sort
+  // by time), delivered an hour apart, the later one first in name order.
+  auto unread = relay.dir.path() / "rooms" / "default" / "spool" / "bob" / "new";
+  std::filesystem::create_directories(unread);
+  auto plant = [&](const std::string& id, const std::string& body, std::time_t when) {
+    auto path = unread / (id + ".json");
+    std::ofstream(path) << Json{{"id", id},
+                                {"from", "alice"},
+                                {"to", "@bob"},
+                                {"body", body},
+                                {"priority", "normal"},
+                                {"ts", "2026-05-01T08:59:00.000Z"}}
+                               .dump();
+    timespec times[2] = {{when, 0}, {when, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+  };
+  std::time_t now = std::time(nullptr);
+  plant("0b241101-e2bb-4255-8caf-4136c566a962", "the later v4", now - 3600);
+  plant("fb241101-e2bb-4255-8caf-4136c566a962", "the older v4", now - 7200);
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"sent now"})", alice);
+  EventReader reader(relay, "bob", {{"Authorization", "Bearer " + bob}});
+  REQUIRE(reader.wait_for("sent now"));
+  reader.stop();
+  const std::string& got = reader.received();
+  CHECK(got.find("the older v4") < got.find("the later v4"));
+  CHECK(got.find("the later v4") < got.find("sent now"));
 }
 
 TEST_CASE("relay: event streams keep alive every 25 s by default", "[relay]") {

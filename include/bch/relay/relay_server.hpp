@@ -34,6 +34,9 @@ struct RelayOptions {
   std::size_t max_connections = 4096;
   // Event streams open at once; past it a new one gets 503 (each costs a descriptor).
   std::size_t max_streams = 100000;
+  // false: deliveries are not synced (benchmarks only: `make bench-relay` measures the
+  // ceiling a relay that does not sync would reach; acknowledged sends can be lost).
+  bool durable = true;
   // Worker threads beyond the 8 kept idle exit after this long without work.
   std::chrono::milliseconds idle_worker_timeout{60000};
 };

@@ -13,7 +13,9 @@ namespace bch::spool {
 // docs/spool-format.md for the layout and what survives a crash.
 class FsSpool final : public Spool {
 public:
-  explicit FsSpool(std::filesystem::path root);
+  // `durable` false skips the syncs of a delivery (a relay benchmark's "what if we did
+  // not sync" ceiling; nothing else): a crash may then lose acknowledged sends.
+  explicit FsSpool(std::filesystem::path root, bool durable = true);
   FsSpool(const FsSpool&) = delete;
   FsSpool& operator=(const FsSpool&) = delete;
   ~FsSpool() override;
@@ -67,6 +69,7 @@ private:
 
   struct Shared;
   std::filesystem::path m_root;
+  bool m_durable = true;
   std::unique_ptr<Shared> m_shared;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -18,6 +19,19 @@ namespace bch::util {
 class GroupSync {
 public:
   void sync(const std::filesystem::path& dir);
+
+  // Every GroupSync of the process together: rounds run (one fsync each, shared by the
+  // callers of its group), callers served, and the rounds' durations in buckets (upper
+  // bounds in seconds, k_buckets; the last bucket is everything slower).
+  static constexpr std::array<double, 10> k_buckets{
+      0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0};
+  struct Stats {
+    std::uint64_t rounds = 0;
+    std::uint64_t callers = 0;
+    double seconds = 0;
+    std::array<std::uint64_t, k_buckets.size() + 1> by_duration{};
+  };
+  static Stats stats();
 
 private:
   struct State {
