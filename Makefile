@@ -73,7 +73,7 @@ test-tsan: deps
 	@# Debug: compiles much faster than an optimised TSan build (and GCC 12 reports false
 	@# null dereferences in CLI11 only when optimising).
 	@cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DBCH_SANITIZE=thread -DBCH_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(TSAN) -j $(JOBS) --target bch_unit_tests bch bch_fake_brain -- --no-print-directory -s
+	@cmake --build $(TSAN) -j $(JOBS) --target bch_unit_tests bch bch_fake_brain bch_stream_load -- --no-print-directory -s
 	@rm -f $(TSAN)/report.*
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(abspath $(TSAN))/report" \
 	  ctest --test-dir $(TSAN) -j $(JOBS) --output-on-failure -R '$(TSAN_TESTS)'

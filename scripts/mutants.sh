@@ -22,7 +22,7 @@ mkdir -p "$copy"
 cmake -S "$copy" -B "$build/tree" -DCMAKE_BUILD_TYPE=Debug -DBCH_BENCH=OFF "$@" \
   -DCMAKE_COMPILE_WARNING_AS_ERROR=OFF >/dev/null
 echo "mutants: building the unmutated tree"
-cmake --build "$build/tree" -j "$jobs" --target bch bch_unit_tests bch_fake_brain -- -s >/dev/null
+cmake --build "$build/tree" -j "$jobs" --target bch bch_unit_tests bch_fake_brain bch_stream_load -- -s >/dev/null
 
 killed=0
 survived=()

@@ -78,9 +78,7 @@ std::string dechunk(std::string& raw) {
     std::size_t size = 0;
     for (std::size_t i = 0; i < line_end; ++i) {
       char c = raw[i];
-      int digit = c >= '0' && c <= '9'   ? c - '0'
-                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                         : -1;
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
       if (digit < 0 || line_end > 16) {
         __builtin_trap();
       }

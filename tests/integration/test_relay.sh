@@ -233,6 +233,20 @@ done
 expect_eq "$code" "401" "/metrics without the admin token is refused"
 stop_relay
 
+# Event streams hold no worker: with four workers, 1,000 streams connecting at once are
+# all served and all reached by a message (a stream per worker served four).
+if [ -n "${BCH_STREAM_LOAD:-}" ]; then
+  start_relay --max-connections 4 --max-connections-per-address 0 --rate-per-address 0 \
+    --rate-per-token 0
+  at w init walt --url "$RELAY_URL" >/dev/null
+  at s init sara --url "$RELAY_URL" >/dev/null
+  expect_run 0 "*" "" "$BCH_STREAM_LOAD" "$RELAY_PORT" walt \
+    "$(jq -r .token "$T/w/config.json")" "$(jq -r .token "$T/s/config.json")" 1000 20
+  expect_match "$RUN_OUT" $'^served 1000 slowest [0-9]+\nreached 1000 within [0-9]+$' \
+    "1,000 streams on four workers: all served, all reached"
+  stop_relay
+fi
+
 # The listen backlog is large (httplib's default of 5 dropped reconnecting watchers' SYNs):
 # ss shows a listening socket's backlog as its Send-Q.
 start_relay
