@@ -5,7 +5,8 @@
 // throughput with 10,000 registered agents against 10; 10,000 watchers connecting at
 // once (time to serve them all, send-to-event latency among them); 1,000 streams that
 // never read while 50 MiB of messages go to them; and the relay's resident memory idle
-// and under those loads. Usage: bch_relay_bench <path to bch> [more `bch relay` flags].
+// and under those loads. Usage: bch_relay_bench <path to bch> [more `bch relay` flags];
+// the relay's data (and the disk floors) go under $TMPDIR (default /tmp).
 
 #include "support/watchers.hpp"
 
@@ -350,8 +351,14 @@ int main(int argc, char** argv) {
   ::setrlimit(RLIMIT_NOFILE, &limit);
 
   std::string bch = fs::absolute(argv[1]).string();
-  char tmpl[] = "/tmp/bch-relay-bench-XXXXXX";
-  fs::path data = ::mkdtemp(tmpl);
+  // $TMPDIR picks the file system measured (the disk floors are measured there too).
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = fmt::format("{}/bch-relay-bench-XXXXXX", tmpdir ? tmpdir : "/tmp");
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    fmt::print(stderr, "cannot make a folder under {}\n", tmpdir ? tmpdir : "/tmp");
+    return 1;
+  }
+  fs::path data = tmpl;
   Relay relay = start_relay(bch, data, std::vector<std::string>(argv + 2, argv + argc));
   fmt::print(
       "relay benchmarks: {} on 127.0.0.1:{}, data in {}\n\n", bch, relay.port, data.string());

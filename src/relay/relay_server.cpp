@@ -529,7 +529,8 @@ struct RelayServer::Impl {
     }
     // Watched before the headers go out; the hub lists the inbox once it adopts the
     // connection, so a message landing in between is in one or both (sent once).
-    if (!streams->watch(room.spool, agent)) {
+    auto watch = streams->watch(room.spool, agent);
+    if (!watch) {
       metrics.reject(Metrics::Reject::too_many_streams);
       throw HttpError(503, "too many event streams open — try again later");
     }
@@ -546,11 +547,11 @@ struct RelayServer::Impl {
     auto adopted = std::make_shared<bool>(false);
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, in, agent, authorised, adopted](std::size_t, httplib::DataSink& sink) {
+        [this, in, agent, authorised, adopted, wd = *watch](std::size_t, httplib::DataSink& sink) {
           // The headers are out: the connection goes to the stream hub, and this worker
           // back to its pool.
-          *adopted = hand_off_connection([this, in, agent, authorised](Connection c) {
-            streams->adopt(std::move(c), in->spool, agent, authorised);
+          *adopted = hand_off_connection([this, in, agent, authorised, wd](Connection c) {
+            streams->adopt(std::move(c), in->spool, agent, wd, authorised);
           });
           if (!*adopted) {
             // No connection (answer()): what the inbox holds, as one chunk, and the end.
@@ -564,9 +565,9 @@ struct RelayServer::Impl {
           }
           return false;  // ends httplib's part (and, unless adopted, the connection)
         },
-        [this, in, agent, adopted](bool) {
+        [this, adopted, wd = *watch](bool) {
           if (!*adopted) {
-            streams->unwatch(in->spool, agent);
+            streams->unwatch(wd);
           }
         });
   }

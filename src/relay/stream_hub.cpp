@@ -26,9 +26,11 @@
 // Liveness: a stream idle for `keepalive` gets a comment line; at that moment, and
 // before each event, its token is checked again (`authorised`), so a revoked or rotated
 // token ends its streams. A client that closes or resets its end is seen by epoll
-// (EPOLLRDHUP, EPOLLHUP) and its stream closed at once. TLS streams keep their session:
-// writes go through SSL_write in partial-write mode, and what the client sends is read
-// and dropped.
+// (EPOLLRDHUP, EPOLLHUP) and its stream closed at once. A watched folder that is deleted
+// or moved (IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED) kills its watch: its streams end,
+// and the next watch() of that path watches the folder there now. TLS streams keep
+// their session: writes go through SSL_write in partial-write mode, and what the client
+// sends is read and dropped.
 
 #include "relay/stream_hub.hpp"
 
@@ -121,6 +123,7 @@ struct StreamHub::Stream {
   spool::FsSpool* spool = nullptr;
   std::string agent;
   std::string dir;
+  int wd = -1;  // the watch it holds
   std::function<bool()> authorised;
   std::deque<std::string> backlog;  // files listed or landed, not yet sent
   std::deque<std::shared_ptr<const std::string>> out;
@@ -161,65 +164,101 @@ StreamHub::~StreamHub() {
   m_loop.stop();  // runs what is still queued (close_all, late adoptions) here
 }
 
-bool StreamHub::watch(spool::FsSpool& spool, const std::string& agent) {
+std::optional<int> StreamHub::watch(spool::FsSpool& spool, const std::string& agent) {
   std::string dir = spool.unread_dir(agent).string();
   std::lock_guard lock(m_mutex);
   if (m_count.load() >= m_limits.max_streams) {
-    return false;
+    return std::nullopt;
   }
-  if (auto it = m_watches.find(dir); it != m_watches.end()) {
-    ++it->second.holders;
+  if (auto it = m_live.find(dir); it != m_live.end()) {
+    ++m_watches.at(it->second).holders;
     ++m_count;
-    return true;
+    return it->second;
   }
   util::make_private_dirs(dir);
-  int wd = ::inotify_add_watch(m_inotify.get(), dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
+  int wd =
+      ::inotify_add_watch(m_inotify.get(),
+                          dir.c_str(),
+                          IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_DELETE_SELF | IN_MOVE_SELF);
   if (wd < 0) {
     throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot watch '{}'", dir), errno));
   }
-  m_watches.emplace(dir, Watch{&spool, agent, wd, 1});
-  m_dir_of[wd] = dir;
+  // The kernel hands out a descriptor again only for the same folder, which is then
+  // still the live watch of it.
+  auto [it, fresh] = m_watches.try_emplace(wd, Watch{dir, 0, true});
+  ++it->second.holders;
+  m_live[dir] = wd;
   ++m_count;
-  return true;
+  return wd;
 }
 
-void StreamHub::unwatch(spool::FsSpool& spool, const std::string& agent) {
-  release_watch(spool.unread_dir(agent).string());
+void StreamHub::unwatch(int wd) {
+  release_watch(wd);
   --m_count;
 }
 
-void StreamHub::release_watch(const std::string& dir) {
+void StreamHub::release_watch(int wd) {
   std::lock_guard lock(m_mutex);
-  auto it = m_watches.find(dir);
+  auto it = m_watches.find(wd);
   if (it == m_watches.end() || --it->second.holders > 0) {
     return;
   }
-  ::inotify_rm_watch(m_inotify.get(), it->second.wd);
-  m_dir_of.erase(it->second.wd);
+  if (it->second.live) {
+    ::inotify_rm_watch(m_inotify.get(), wd);
+    m_live.erase(it->second.dir);
+  }
   m_watches.erase(it);
+}
+
+// The watched folder itself went away (deleted, or moved: an operator's cleanup, a
+// spool rebuilt): its watch is dead, so its streams end — their clients reconnect and
+// watch whatever folder is there now.
+void StreamHub::orphan(int wd, bool kernel_removed) {
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_watches.find(wd);
+    if (it == m_watches.end() || !it->second.live) {
+      return;
+    }
+    it->second.live = false;
+    if (auto live = m_live.find(it->second.dir); live != m_live.end() && live->second == wd) {
+      m_live.erase(live);
+    }
+    if (!kernel_removed) {
+      ::inotify_rm_watch(m_inotify.get(), wd);
+    }
+  }
+  if (auto readers = m_readers.find(wd); readers != m_readers.end()) {
+    std::vector<Stream*> streams(readers->second.begin(), readers->second.end());
+    for (Stream* s : streams) {
+      close(*s);
+    }
+  }
 }
 
 std::size_t StreamHub::watched_inboxes() {
   std::lock_guard lock(m_mutex);
-  return m_watches.size();
+  return m_live.size();
 }
 
 void StreamHub::adopt(Connection connection,
                       spool::FsSpool& spool,
                       const std::string& agent,
+                      int wd,
                       std::function<bool()> authorised) {
   auto stream = std::make_unique<Stream>();
   stream->connection = std::move(connection);
   stream->spool = &spool;
   stream->agent = agent;
   stream->dir = spool.unread_dir(agent).string();
+  stream->wd = wd;
   stream->authorised = std::move(authorised);
   // std::function needs a copyable task: the stream travels as a shared pointer.
   auto carried = std::make_shared<std::unique_ptr<Stream>>(std::move(stream));
   m_loop.post([this, carried] {
     Stream* s = carried->get();
     m_streams.emplace(s, std::move(*carried));
-    m_readers[s->dir].insert(s);
+    m_readers[s->wd].insert(s);
     // Events are small and few: a fixed send buffer (no autotuning up to megabytes)
     // bounds the kernel memory a stream can pin, and a stalled reader is seen sooner.
     int buffer = static_cast<int>(k_socket_buffer);
@@ -269,13 +308,13 @@ void StreamHub::close_all() {
 void StreamHub::close(Stream& stream) {
   m_loop.remove(stream.key);
   stream.connection.close();
-  if (auto readers = m_readers.find(stream.dir); readers != m_readers.end()) {
+  if (auto readers = m_readers.find(stream.wd); readers != m_readers.end()) {
     readers->second.erase(&stream);
     if (readers->second.empty()) {
       m_readers.erase(readers);
     }
   }
-  release_watch(stream.dir);
+  release_watch(stream.wd);
   --m_count;
   m_streams.erase(&stream);
 }
@@ -290,26 +329,20 @@ void StreamHub::on_inotify() {
     for (ssize_t off = 0; off < n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + off);
       off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-      std::string name = event->len > 0 ? std::string(event->name) : "";
-      if (!is_message_file(name)) {
+      if ((event->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) != 0) {
+        orphan(event->wd, (event->mask & IN_IGNORED) != 0);
         continue;
       }
-      std::string dir;
-      {
-        std::lock_guard lock(m_mutex);
-        auto it = m_dir_of.find(event->wd);
-        if (it == m_dir_of.end()) {
-          continue;  // a watch taken away since (or its IN_IGNORED)
-        }
-        dir = it->second;
+      std::string name = event->len > 0 ? std::string(event->name) : "";
+      if (is_message_file(name)) {
+        deliver(event->wd, name);
       }
-      deliver(dir, name);
     }
   }
 }
 
-void StreamHub::deliver(const std::string& dir, const std::string& name) {
-  auto readers = m_readers.find(dir);
+void StreamHub::deliver(int wd, const std::string& name) {
+  auto readers = m_readers.find(wd);
   if (readers == m_readers.end()) {
     return;  // watched for a stream not yet adopted: its listing will find the file
   }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -44,17 +45,19 @@ public:
   ~StreamHub();
 
   // From a worker, before answering a stream's request: a place for one more stream
-  // (false: max_streams are open), and the agent's inbox watched from now on (its new/
-  // is created if missing). Throws Error(io) if the inbox cannot be watched.
-  bool watch(spool::FsSpool& spool, const std::string& agent);
+  // (none: max_streams are open), and the agent's inbox watched from now on (its new/
+  // is created if missing); returns the watch (`wd`), for adopt() or unwatch(). Throws
+  // Error(io) if the inbox cannot be watched.
+  std::optional<int> watch(spool::FsSpool& spool, const std::string& agent);
   // Undoes one watch() (the request failed before its stream was adopted).
-  void unwatch(spool::FsSpool& spool, const std::string& agent);
+  void unwatch(int wd);
   // The stream's connection, its headers sent, joins the loop; it sends what the inbox
   // holds, then every message that lands there, while `authorised` says yes. Takes
   // over the watch() made for it.
   void adopt(Connection connection,
              spool::FsSpool& spool,
              const std::string& agent,
+             int wd,
              std::function<bool()> authorised);
   // Ends every stream (relay shutdown); later adoptions are closed at once.
   void close_all();
@@ -67,33 +70,34 @@ private:
   struct Inbox;
 
   void on_inotify();
-  void deliver(const std::string& dir, const std::string& name);
+  void orphan(int wd, bool kernel_removed);
+  void deliver(int wd, const std::string& name);
   void on_stream(Stream& stream, std::uint32_t events);
   void flush(Stream& stream);
   void fill(Stream& stream);
   bool queue(Stream& stream, std::shared_ptr<const std::string> chunk);
   void close(Stream& stream);
   void tick();
-  void release_watch(const std::string& dir);
+  void release_watch(int wd);
 
   Limits m_limits;
   util::Fd m_inotify;
   std::atomic<std::size_t> m_count{0};
 
-  // Watches, shared with the workers (watch/unwatch) under m_mutex.
+  // Watches, shared with the workers (watch/unwatch) under m_mutex. A watch stays
+  // until its last holder lets go, even once dead (its folder deleted or moved).
   std::mutex m_mutex;
   struct Watch {
-    spool::FsSpool* spool;
-    std::string agent;
-    int wd;
+    std::string dir;
     std::size_t holders;  // watch() calls not yet undone by unwatch() or a stream's end
+    bool live;            // still watching its folder
   };
-  std::unordered_map<std::string, Watch> m_watches;  // by new/ folder
-  std::unordered_map<int, std::string> m_dir_of;     // by watch descriptor
+  std::unordered_map<int, Watch> m_watches;     // by watch descriptor
+  std::unordered_map<std::string, int> m_live;  // the live watch of each new/ folder
 
   // The loop thread's own.
   std::unordered_map<Stream*, std::unique_ptr<Stream>> m_streams;
-  std::unordered_map<std::string, std::unordered_set<Stream*>> m_readers;  // by new/
+  std::unordered_map<int, std::unordered_set<Stream*>> m_readers;  // by watch
   bool m_closing = false;
 
   EventLoop m_loop;  // last: stopped (its thread joined) before the members above go

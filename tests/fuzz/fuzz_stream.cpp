@@ -15,18 +15,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace {
 
 namespace fs = std::filesystem;
+
+// Says which invariant broke, then stops the fuzzer on it.
+[[noreturn]] void broken(const char* what) {
+  std::fprintf(stderr, "fuzz_stream: %s\n", what);
+  __builtin_trap();
+}
 
 struct Fixture {
   fs::path dir;
@@ -52,19 +62,35 @@ struct Fixture {
   }
 };
 
-// Reads what arrives within 2 s of quiet; false on a timeout.
+// Reads what arrives within 2 s of quiet; false on a timeout or the end. libFuzzer's
+// -timeout is a SIGALRM timer, which interrupts poll() (EINTR): that is no timeout.
 bool read_some(int fd, std::string& into) {
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 2000) <= 0) {
-    return false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return false;
+    }
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) {
+      continue;
+    }
+    if (ready <= 0) {
+      return false;
+    }
+    char buffer[65536];
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    into.append(buffer, static_cast<std::size_t>(n));
+    return true;
   }
-  char buffer[65536];
-  ssize_t n = ::read(fd, buffer, sizeof buffer);
-  if (n <= 0) {
-    return false;
-  }
-  into.append(buffer, static_cast<std::size_t>(n));
-  return true;
 }
 
 // Strict chunked decoding of what is complete so far; traps on a malformed chunk.
@@ -80,18 +106,18 @@ std::string dechunk(std::string& raw) {
       char c = raw[i];
       int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
       if (digit < 0 || line_end > 16) {
-        __builtin_trap();
+        broken("a chunk size that is not hex");
       }
       size = size * 16 + static_cast<std::size_t>(digit);
     }
     if (size == 0 || raw.size() < line_end + 2 + size + 2) {
       if (size == 0) {
-        __builtin_trap();  // a stream never ends itself here
+        broken("the stream ended itself");
       }
       return out;
     }
     if (raw.compare(line_end + 2 + size, 2, "\r\n") != 0) {
-      __builtin_trap();
+      broken("a chunk not followed by CRLF");
     }
     out += raw.substr(line_end + 2, size);
     raw.erase(0, line_end + 2 + size + 2);
@@ -135,18 +161,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   }
   int relay_end = fds[0];
-  if (!f.hub->watch(*f.spool, "bob")) {
+  auto watch = f.hub->watch(*f.spool, "bob");
+  if (!watch) {
     std::abort();
   }
   f.hub->adopt(bch::relay::Connection{relay_end, nullptr, [relay_end] { ::close(relay_end); }},
                *f.spool,
                "bob",
+               *watch,
                [] { return true; });
   // The first bytes (an event or a keep-alive) say the stream has listed the inbox;
   // what is sent after that comes last.
   std::string raw;
   if (!read_some(fds[1], raw)) {
-    __builtin_trap();
+    broken("nothing arrived within 2 s of the adoption");
   }
   auto sentinel = f.spool->send("alice", "@bob", "sentinel", {});
   std::vector<bch::protocol::SseEvent> events;
@@ -160,7 +188,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
     if (!done && !read_some(fds[1], raw)) {
-      __builtin_trap();  // the sentinel never came
+      broken("the message sent after the listing never came");
     }
   }
   for (const auto& e : events) {
@@ -169,12 +197,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     bch::Message m = bch::parse_message(e.data);  // throws (and so fails) if it does not parse
     if (m.id != e.id) {
-      __builtin_trap();
+      broken("an event's id is not its message's");
     }
   }
   if (events.empty() || events.back().id != sentinel.id) {
-    __builtin_trap();  // the message sent after the listing comes last
+    broken("the message sent after the listing did not come last");
   }
   ::close(fds[1]);
+  // The next input deletes new/: wait until the hub has seen this stream end and let its
+  // watch go, or the next stream could join a watch whose folder is about to vanish
+  // (it would be closed, as a real client's would, and reconnect).
+  for (int i = 0; i < 2000 && f.hub->streams() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return 0;
 }

@@ -1086,6 +1086,30 @@ TEST_CASE("relay: event streams hold no worker; hundreds are served by a pool of
   ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
+TEST_CASE("relay: a stream whose inbox folder is deleted ends; a new one watches the new folder",
+          "[relay]") {
+  Relay relay;
+  std::string alice = relay.register_agent("alice");
+  std::string bob = relay.register_agent("bob");
+  int first = open_raw_stream(relay.server->port(), "bob", bob);
+  REQUIRE(read_until(first, "200 OK"));
+  // An operator's cleanup: the inbox folder goes, and comes back with the next message.
+  std::filesystem::remove_all(relay.dir.path() / "rooms" / "default" / "spool" / "bob");
+  std::array<char, 4096> buffer{};
+  ssize_t n = 1;
+  while (n > 0) {
+    n = ::recv(first, buffer.data(), buffer.size(), 0);  // 5 s timeout: -1 if never closed
+  }
+  CHECK(n == 0);
+  ::close(first);
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"into the new folder"})", alice);
+  int second = open_raw_stream(relay.server->port(), "bob", bob);
+  CHECK(read_until(second, "into the new folder"));
+  relay.request("POST", "/v1/send", R"({"to":"@bob","body":"and after it"})", alice);
+  CHECK(read_until(second, "and after it"));
+  ::close(second);
+}
+
 TEST_CASE("relay: past --max-streams a new event stream gets 503", "[relay]") {
   Relay relay(std::nullopt, std::nullopt, 1024 * 1024, [](bch::relay::RelayOptions& o) {
     o.max_streams = 2;
