@@ -55,8 +55,10 @@ expect_eq() {
 }
 
 # expect_match <actual> <extended regex> <what>
+# (A here-string, not a pipe: grep -q stops reading at its first match, and a writer
+# still writing then dies of SIGPIPE, which pipefail took for a mismatch.)
 expect_match() {
-  if ! printf '%s' "$1" | grep -Eq -- "$2"; then
+  if ! grep -Eq -- "$2" <<<"$1"; then
     printf 'FAIL: %s\n--- expected to match\n%s\n--- actual\n%s\n' "$3" "$2" "$1" >&2
     exit 1
   fi
@@ -64,7 +66,7 @@ expect_match() {
 
 # expect_contains <actual> <fixed string> <what>
 expect_contains() {
-  if ! printf '%s' "$1" | grep -Fq -- "$2"; then
+  if ! grep -Fq -- "$2" <<<"$1"; then
     printf 'FAIL: %s\n--- expected to contain\n%s\n--- actual\n%s\n' "$3" "$2" "$1" >&2
     exit 1
   fi

@@ -19,6 +19,8 @@ session() {
   local label=$1
   coproc MCP { BACKCHANNEL_AGENT=alice "$BCH" mcp 2>"$T/mcp-$label.err"; echo "exit=$?" >"$T/mcp-$label.rc"; }
   local pid=$MCP_PID
+  # If a check fails, the cleanup kills it: it would wait for the EOF this shell holds.
+  BG_PIDS+=("$pid")
 
   local a
   a=$(rpc '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}}')
