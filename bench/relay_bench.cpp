@@ -344,11 +344,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "usage: bch_relay_bench <path to bch> [more bch relay flags]\n");
     return 2;
   }
-  ::signal(SIGPIPE, SIG_IGN);
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &limit);
+  bch::test::prepare_for_many_sockets();
 
   std::string bch = fs::absolute(argv[1]).string();
   // $TMPDIR picks the file system measured (the disk floors are measured there too).

@@ -11,9 +11,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <signal.h>
-#include <sys/resource.h>
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,11 +22,7 @@ int main(int argc, char** argv) {
                "<limit_s>\n");
     return 2;
   }
-  ::signal(SIGPIPE, SIG_IGN);
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &limit);
+  bch::test::prepare_for_many_sockets();
   int port = std::stoi(argv[1]);
   std::string agent = argv[2];
   std::string token = argv[3];

@@ -69,7 +69,7 @@ std::uint64_t EventLoop::add(int fd, std::uint32_t events, Handler handler) {
   if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
     return 0;
   }
-  m_registered.emplace(key, Registration{fd, std::move(handler)});
+  m_registered.emplace(key, Registration{fd, std::make_shared<const Handler>(std::move(handler))});
   return key;
 }
 
@@ -125,11 +125,11 @@ void EventLoop::run() {
         continue;
       }
       // A handler may remove registrations, its own included: look each one up afresh,
-      // and copy the handler so it outlives its own removal.
+      // and hold the handler so it outlives its own removal.
       auto it = m_registered.find(key);
       if (it != m_registered.end()) {
-        Handler handler = it->second.handler;
-        handler(events[static_cast<std::size_t>(i)].events);
+        std::shared_ptr<const Handler> handler = it->second.handler;
+        (*handler)(events[static_cast<std::size_t>(i)].events);
       }
     }
     {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -65,7 +66,7 @@ private:
 
   struct Registration {
     int fd;
-    Handler handler;
+    std::shared_ptr<const Handler> handler;  // shared: a call outlives a removal
   };
   std::unordered_map<std::uint64_t, Registration> m_registered;  // loop thread only
   std::uint64_t m_next_key = 1;

@@ -4,7 +4,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +26,16 @@
 #include <vector>
 
 namespace bch::test {
+
+// For a process that opens thousands of sockets: the open-file limit up to its hard
+// limit, and a write to a closed stream an error rather than SIGPIPE.
+inline void prepare_for_many_sockets() {
+  ::signal(SIGPIPE, SIG_IGN);
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
 
 // Many event streams read by one thread with epoll, as many real watchers would be:
 // connects them all at once, records when each one's headers arrive, and then when each
