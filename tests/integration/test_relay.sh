@@ -119,6 +119,10 @@ stop_relay
 # --max-connections: beyond it, connections wait in line (not refused, no new thread).
 expect_fail 2 "error: --max-connections: Value 0 not in range 1 to 1000000 — see \`bch --help\`" \
   env BACKCHANNEL_HOME="$T/relay" "$BCH" relay --max-connections 0
+expect_fail 2 "error: --max-streams: Value 0 not in range 1 to 10000000 — see \`bch --help\`" \
+  env BACKCHANNEL_HOME="$T/relay" "$BCH" relay --max-streams 0
+expect_fail 2 "error: --max-streams: Value 99999999999 not in range 1 to 10000000 — see \`bch --help\`" \
+  env BACKCHANNEL_HOME="$T/relay" "$BCH" relay --max-streams 99999999999
 start_relay --max-connections 2
 exec 5<>"/dev/tcp/127.0.0.1/$RELAY_PORT" 6<>"/dev/tcp/127.0.0.1/$RELAY_PORT"  # silent: both busy
 rc=0
