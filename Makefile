@@ -5,7 +5,7 @@
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan, built with clang (CI runs it too)
-#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 20),
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 12),
 #                from the same clang ASan+UBSan build as test-sanitize
 #   make test-tsan   the threaded unit tests and the relay and watch scripts under
 #                ThreadSanitizer (CI too)
@@ -68,7 +68,7 @@ fuzz: sanitize-build
 # The threads that matter (relay workers, event streams, watchers, group commit) run in
 # the unit test process, and in `bch relay` and `bch watch` under the integration
 # scripts. Every TSan report, from any of those processes, lands in $(TSAN)/report.*.
-TSAN_TESTS = relay|contract|soak|SSE|stream|group sync|file locks|rooms|registration|mcp|watch|wake
+TSAN_TESTS = relay|journal|contract|soak|SSE|stream|group sync|file locks|rooms|registration|mcp|watch|wake
 test-tsan: deps
 	@# Debug: compiles much faster than an optimised TSan build (and GCC 12 reports false
 	@# null dereferences in CLI11 only when optimising).

@@ -102,8 +102,8 @@ std::string Metrics::render(const Gauges& gauges) const {
       gauges.watched_inboxes,
       gauges.rooms);
   auto syncs = util::GroupSync::stats();
-  add("# HELP bch_relay_sync_batch_seconds Folder syncs shared by concurrent deliveries "
-      "(group commit), by duration.\n# TYPE bch_relay_sync_batch_seconds histogram\n");
+  add("# HELP bch_relay_sync_batch_seconds Syncs shared by concurrent deliveries (the "
+      "journal's group commit), by duration.\n# TYPE bch_relay_sync_batch_seconds histogram\n");
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < util::GroupSync::k_buckets.size(); ++i) {
     cumulative += syncs.by_duration.at(i);
@@ -115,8 +115,8 @@ std::string Metrics::render(const Gauges& gauges) const {
       "bch_relay_sync_batch_seconds_bucket{{le=\"+Inf\"}} {}\n"
       "bch_relay_sync_batch_seconds_sum {:.6f}\n"
       "bch_relay_sync_batch_seconds_count {}\n"
-      "# HELP bch_relay_sync_batched_deliveries_total Deliveries whose folder "
-      "sync was one of those batches.\n"
+      "# HELP bch_relay_sync_batched_deliveries_total Deliveries made durable by "
+      "those syncs.\n"
       "# TYPE bch_relay_sync_batched_deliveries_total counter\n"
       "bch_relay_sync_batched_deliveries_total {}\n",
       syncs.rounds,

@@ -29,6 +29,7 @@
 
 #include "relay/auth_cache.hpp"
 #include "relay/http_server.hpp"
+#include "relay/journal.hpp"
 #include "relay/limiter.hpp"
 #include "relay/metrics.hpp"
 #include "relay/stream_hub.hpp"
@@ -134,11 +135,40 @@ std::string bearer_token(const httplib::Request& req) {
   return "";
 }
 
+// A room's deliveries, claims and reads, through the relay's journal.
+class RoomLog final : public spool::DeliveryLog {
+public:
+  RoomLog(Journal& journal, std::string room) : m_journal(journal), m_room(std::move(room)) {}
+  void deliver(const std::vector<std::string>& recipients, const Message& message) override {
+    m_journal.deliver(JournalDelivery{m_room, recipients, message});
+  }
+  void flush() override { m_journal.flush(); }
+  void claimed(const std::string& agent, const std::string& id) override {
+    m_journal.claimed(m_room, agent, id);
+  }
+
+private:
+  Journal& m_journal;
+  std::string m_room;
+};
+
 struct Room {
-  Room(std::string room_id, fs::path dir, std::optional<std::string> join_hash, bool durable)
-      : id(std::move(room_id)), spool(std::move(dir), durable), token_hash(std::move(join_hash)) {}
+  // `journal`: where sends go to be durable (none: the spool syncs them itself, or with
+  // --no-sync nobody does).
+  Room(std::string room_id,
+       fs::path dir,
+       std::optional<std::string> join_hash,
+       bool durable,
+       Journal* journal)
+      : id(std::move(room_id)), spool(std::move(dir), durable), token_hash(std::move(join_hash)) {
+    if (journal != nullptr) {
+      log = std::make_unique<RoomLog>(*journal, id);
+      spool.set_delivery_log(log.get());
+    }
+  }
 
   std::string id;
+  std::unique_ptr<RoomLog> log;  // before the spool that points to it
   spool::FsSpool spool;
   // sha256 of the join secret; none = open. A created room's is read again from
   // room.json whenever that file changes (rotation without a restart).
@@ -164,6 +194,8 @@ struct RelayServer::Impl {
   std::atomic<bool> serving{false};  // serve() was entered and has not returned
   std::mutex rooms_mutex;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
+  // After the rooms: it writes into them until it stops. None with --no-sync.
+  std::unique_ptr<Journal> journal;
   // After the rooms: it is stopped before the rooms it points into go. Made by
   // prepare(), so that its thread starts with the signal mask `bch relay` set up.
   std::unique_ptr<StreamHub> streams;
@@ -221,7 +253,8 @@ struct RelayServer::Impl {
       }
       fs::path dir = options.data_dir / "rooms" / protocol::k_default_room;
       util::make_private_dirs(dir);
-      slot = std::make_unique<Room>(protocol::k_default_room, dir, hash, options.durable);
+      slot = std::make_unique<Room>(
+          protocol::k_default_room, dir, hash, options.durable, journal.get());
       open_room(*slot);
     }
     return *slot;
@@ -235,6 +268,33 @@ struct RelayServer::Impl {
       return default_room();
     }
     return created_room(id);
+  }
+
+  // A room by id, the default one included (404 for an unknown one).
+  Room& room_by_id(const std::string& id) {
+    return id == protocol::k_default_room ? default_room() : created_room(id);
+  }
+
+  // Sends are made durable by the journal, which then writes them into the rooms; what a
+  // previous run left in it is written now, before anything is served.
+  void open_journal() {
+    Journal::Options jo;
+    jo.dir = options.data_dir / "journal";
+    jo.sync_root = options.data_dir;
+    // Room for the largest message, escaped, many times over.
+    jo.segment_bytes = std::max<std::size_t>(jo.segment_bytes, 8 * options.max_body + (1u << 20));
+    journal = std::make_unique<Journal>(jo, [this](const JournalDelivery& d) {
+      room_by_id(d.room).spool.write_copies(d.recipients, d.message);
+    });
+    std::size_t replayed = journal->recover(
+        [this](const std::string& room, const std::string& agent, const std::string& id) {
+          return room_by_id(room).spool.holds(agent, id);
+        });
+    if (replayed > 0) {
+      util::info(
+          fmt::format("journal: {} acknowledged deliveries written into inboxes again", replayed));
+    }
+    journal->start();
   }
 
   // A room made by POST /v1/rooms (its folder holds room.json), or 404.
@@ -251,8 +311,8 @@ struct RelayServer::Impl {
         || !json["tokenHash"].is_string()) {
       throw HttpError(404, fmt::format("unknown room \"{}\" — create one with `bch room new`", id));
     }
-    auto room =
-        std::make_unique<Room>(id, dir, json["tokenHash"].get<std::string>(), options.durable);
+    auto room = std::make_unique<Room>(
+        id, dir, json["tokenHash"].get<std::string>(), options.durable, journal.get());
     open_room(*room);
     return *(rooms[id] = std::move(room));
   }
@@ -805,6 +865,9 @@ void RelayServer::Impl::prepare() {
       std::chrono::duration_cast<std::chrono::microseconds>(o.request_timeout).count() % 1000000);
   s.set_write_timeout(30, 0);
   util::make_private_dirs(o.data_dir / "rooms");
+  if (o.durable) {
+    open_journal();
+  }
   default_room();
   routes();
 }

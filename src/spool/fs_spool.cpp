@@ -419,6 +419,28 @@ Message FsSpool::send(const std::string& from,
 }
 
 void FsSpool::deliver(const std::vector<std::string>& recipients, const Message& message) {
+  if (m_log != nullptr) {
+    m_log->deliver(recipients, message);
+  } else {
+    write(recipients, message, m_durable);
+  }
+}
+
+void FsSpool::write_copies(const std::vector<std::string>& recipients, const Message& message) {
+  write(recipients, message, false);
+}
+
+bool FsSpool::holds(const std::string& agent, const std::string& id) const {
+  check_message_id(id);
+  fs::path inbox = inbox_dir(agent);
+  std::error_code ec;
+  return fs::exists(inbox / "new" / (id + ".json"), ec)
+         || fs::exists(inbox / "cur" / (id + ".json"), ec) || fs::exists(claim_path(inbox, id), ec);
+}
+
+void FsSpool::write(const std::vector<std::string>& recipients,
+                    const Message& message,
+                    bool durable) {
   std::string data = serialize(message) + "\n";
   std::string file = message.id + ".json";
   // Phase 1: every copy written and fsynced in tmp/. Phase 2: every copy renamed into
@@ -447,7 +469,7 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
       util::write_all(fd.get(), std::string_view(data).substr(0, data.size() / 2), tmp);
       util::crash_point("send.tmp-partial");
       util::write_all(fd.get(), std::string_view(data).substr(data.size() / 2), tmp);
-      if (m_durable && ::fdatasync(fd.get()) != 0) {
+      if (durable && ::fdatasync(fd.get()) != 0) {
         throw Error(ErrorKind::io,
                     util::errno_message(fmt::format("cannot sync '{}'", tmp.string()), errno));
       }
@@ -482,7 +504,7 @@ void FsSpool::deliver(const std::vector<std::string>& recipients, const Message&
   util::crash_point("send.renamed");
   // Concurrent senders into one inbox share the fsync of its new/ (group commit).
   for (const auto& name : recipients) {
-    if (m_durable) {
+    if (durable) {
       m_shared->syncs.sync(inbox_dir(name) / "new");
     }
   }
@@ -528,6 +550,9 @@ std::optional<Message> FsSpool::read_unread(const std::string& agent, const std:
 
 std::vector<Message> FsSpool::inbox(const std::string& agent) {
   AgentRecord reader = require_agent(agent);
+  if (m_log != nullptr) {
+    m_log->flush();  // every acknowledged delivery is in the inbox before it is listed
+  }
   sweep_once(inbox_dir(agent));
   std::vector<Message> out;
   if (auto names = util::list_dir(inbox_dir(agent) / "new")) {
@@ -553,6 +578,9 @@ bool FsSpool::take(const std::string& agent,
   fs::path inbox = inbox_dir(agent);
   fs::path unread = inbox / "new" / (id + ".json");
   fs::path claiming = claim_path(inbox, id);
+  if (m_log != nullptr) {
+    m_log->flush();
+  }
   // Lock the message before claiming it. The lock lives as long as this claim, so a
   // claim whose process died (its lock gone with it) can be told from one in progress
   // and undone by recover_claims(); and of two claimers, the second to lock gives way.
@@ -613,6 +641,9 @@ bool FsSpool::take(const std::string& agent,
     throw;
   }
   util::crash_point("take.handled");
+  if (m_log != nullptr) {
+    m_log->claimed(agent, id);  // a replay of the log must not bring it back
+  }
   fs::path kept = inbox / "cur" / (id + ".json");
   int done = keep ? std::rename(claiming.c_str(), kept.c_str()) : ::unlink(claiming.c_str());
   if (done != 0 && errno != ENOENT) {

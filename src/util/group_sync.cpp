@@ -24,6 +24,10 @@ void record_round(std::chrono::steady_clock::duration took, std::uint64_t caller
 
 }  // namespace
 
+void GroupSync::note_round(std::chrono::steady_clock::duration took, std::uint64_t callers) {
+  record_round(took, callers);
+}
+
 GroupSync::Stats GroupSync::stats() {
   std::lock_guard lock(g_stats_mutex);
   return g_stats;

@@ -78,4 +78,25 @@ rr=$(first "^rename .*agents/.*bob.json$" "$T/sub.events")
 tmp=$(sed -n "${rr}p" "$T/sub.events" | cut -d' ' -f2)
 ss=$(first "^f(data)?sync $tmp$" "$T/sub.events")
 [ -n "$rr" ] && [ -n "$ss" ] && [ "$ss" -lt "$rr" ] || fail "record: not synced before the rename: $(cat "$T/sub.events")"
+# The relay: a send is answered only once its journal record is written and synced.
+strace -f -qq -s 400 -e trace=openat,pwrite64,fdatasync,sendto,write -o "$T/relay.trace" \
+  "$BCH" relay --host 127.0.0.1 --port 0 --port-file "$T/relay.port" --data-dir "$T/relaydata" \
+  >"$T/relay.out" 2>"$T/relay.log" &
+relay_pid=$!
+BG_PIDS+=("$relay_pid")
+wait_for 20 grep -qs '^backchannel relay listening on ' "$T/relay.out" || fail "relay did not start"
+url=$(sed -n 's/^backchannel relay listening on //p' "$T/relay.out")
+BACKCHANNEL_HOME=$T/ra "$BCH" init alice --url "$url" >/dev/null
+BACKCHANNEL_HOME=$T/ra "$BCH" send @alice "journal probe" >/dev/null
+pkill -TERM -P "$relay_pid"  # the relay, strace's child: strace then exits with it
+wait "$relay_pid" || fail "relay did not stop cleanly"
+seg=$(sed -n 's|.*openat(AT_FDCWD, "[^"]*/journal/0.seg".* = \([0-9]*\)$|\1|p' "$T/relay.trace" | tail -n1)
+[ -n "$seg" ] || fail "relay: no journal segment opened: $(grep -c . "$T/relay.trace") trace lines"
+pw=$(grep -n "pwrite64($seg, .*journal probe" "$T/relay.trace" | head -n1 | cut -d: -f1)
+[ -n "$pw" ] || fail "relay: the send's record was not written to the journal"
+after() { tail -n "+$pw" "$T/relay.trace" | grep -nE -- "$1" | head -n1 | cut -d: -f1; }
+sy=$(after "fdatasync\\($seg\\) += 0|<\\.\\.\\. fdatasync resumed>.*= 0")
+re=$(after "HTTP/1.1 200")
+[ -n "$sy" ] && [ -n "$re" ] && [ "$sy" -lt "$re" ] ||
+  fail "relay: the send was answered (line $re after the record) before the journal was synced (line $sy)"
 echo "ok"

@@ -64,3 +64,21 @@ at b drain --json | jq -r '.[].id[-8:]' | sort >"$T/drained.ids"
 expect_eq "$(comm -23 "$T/acked.ids" "$T/drained.ids")" "" "acknowledged messages lost"
 expect_eq "$(uniq -d "$T/drained.ids")" "" "messages claimed twice"
 expect_run 0 "inbox empty" "" at b drain  # all claimed
+
+# A send the journal acknowledged but that the relay died before writing into bob's
+# inbox (BCH_CRASH_AT kills it right there) is in the inbox once the relay is back.
+kill -9 "$RELAY_PID" 2>/dev/null || true
+wait "$RELAY_PID" 2>/dev/null || true
+BCH_CRASH_AT=journal.materialize RELAY_FIXED_PORT=$port start_relay --token room-secret "${limits[@]}"
+at a send @bob "in the journal only" >/dev/null 2>&1 || true
+relay_dead() {
+  local state
+  state=$(ps -o stat= -p "$RELAY_PID" 2>/dev/null) || return 0
+  [[ "$state" == Z* ]]
+}
+wait_for 10 relay_dead || fail "the relay did not stop at journal.materialize"
+wait "$RELAY_PID" 2>/dev/null || true
+expect_eq "$(find "$T/relay" -path '*/bob/new/*.json' | wc -l)" "0" "not in the inbox before the restart"
+RELAY_FIXED_PORT=$port start_relay --token room-secret "${limits[@]}"
+expect_contains "$(at b inbox 2>&1)" "in the journal only" "the journal's delivery is in the inbox after the restart"
+expect_contains "$(cat "$T/relay.log")" "written into inboxes again" "the relay says it replayed"

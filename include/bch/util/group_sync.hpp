@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -32,6 +33,8 @@ public:
     std::array<std::uint64_t, k_buckets.size() + 1> by_duration{};
   };
   static Stats stats();
+  // Counts a shared sync made elsewhere (the relay journal's group commit) into stats().
+  static void note_round(std::chrono::steady_clock::duration took, std::uint64_t callers);
 
 private:
   struct State {
