@@ -12,12 +12,13 @@
 // order; readers flush() first, so an inbox read after a send was acknowledged shows it,
 // and streams see it when its file lands (inotify, as for any writer).
 //
-// Files. The journal is two segments, <dir>/0.seg and <dir>/1.seg, zero-filled once
-// when made, used in turn. A segment opens with a 16-byte header (magic, generation) and its
-// records start at 4 KiB; each record is [length u32][check u32][generation u64][payload], the
-// check being FNV-1a over the generation and payload. Overwriting written blocks changes no file
-// size or extent, so its fdatasync() writes the data alone: measured here, that is faster than the
-// appends a plain log file would make.
+// Files. The journal is two segments, <dir>/0.seg and <dir>/1.seg, used in turn and
+// zero-filled ahead of the records as they grow (fill_to). A segment opens with a
+// 16-byte header (magic, generation) and its records start at 4 KiB; each record is
+// [length u32][check u32][generation u64][payload], the check being FNV-1a over the
+// generation and payload. Overwriting written blocks changes no file size or extent, so
+// its fdatasync() writes the data alone: measured here, that is faster than the appends
+// a plain log file would make.
 //
 // Checkpoints. When the current segment is full, the leader moves to the other one; the
 // full one is kept until every delivery in it is in its inboxes, then the materializer
@@ -73,6 +74,7 @@ constexpr std::array<char, 8> k_magic{'B', 'C', 'H', 'J', 'R', 'N', 'L', '1'};
 constexpr std::size_t k_header_bytes = 16;
 constexpr std::size_t k_records_start = 4096;
 constexpr std::size_t k_frame_bytes = 16;  // length, check, generation
+constexpr std::size_t k_fill_step = 1u << 20;
 constexpr auto k_flush_wait = std::chrono::seconds(5);
 constexpr auto k_retry_wait = std::chrono::seconds(1);
 
@@ -357,7 +359,15 @@ std::size_t Journal::recover(const Holds& holds) {
   }
   for (int i = 0; i < 2; ++i) {
     Segment& s = m_segments[i];
-    preallocate(i);
+    struct stat st {};
+    if (::fstat(s.fd, &st) != 0) {
+      throw Error(
+          ErrorKind::io,
+          util::errno_message(
+              fmt::format("cannot stat '{}'", segment_path(m_options.dir, i).string()), errno));
+    }
+    s.filled = static_cast<std::size_t>(st.st_size);
+    fill_to(i, k_records_start);
     reset_segment(s, i == 0 ? ++m_generation : 0);
     s.state = i == 0 ? SegmentState::current : SegmentState::free;
   }
@@ -366,28 +376,22 @@ std::size_t Journal::recover(const Holds& holds) {
   return written;
 }
 
-void Journal::preallocate(int index) {
-  // Zeros written once, not fallocate(): blocks reserved but never written must be
-  // converted on their first write, and that made each sync of a new segment slower
-  // than an append (measured here). Overwriting written blocks changes no metadata.
-  fs::path path = segment_path(m_options.dir, index);
-  int fd = m_segments[index].fd;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    throw Error(ErrorKind::io,
-                util::errno_message(fmt::format("cannot stat '{}'", path.string()), errno));
-  }
-  auto size = static_cast<std::size_t>(st.st_size);
-  if (size >= m_options.segment_bytes) {
+void Journal::fill_to(int index, std::size_t need) {
+  // Zeros written ahead of the records, a MiB at a time and once per file, not
+  // fallocate(): reserved but unwritten blocks must be converted on their first write,
+  // which made each sync slower than an append (measured here), and a record written
+  // inside the file's size changes no size or extent, so its fdatasync() writes the data
+  // alone. A relay that sends little writes little.
+  Segment& segment = m_segments[index];
+  if (need <= segment.filled) {
     return;
   }
-  std::string zeros(std::min<std::size_t>(m_options.segment_bytes - size, 1u << 20), '\0');
-  while (size < m_options.segment_bytes) {
-    std::size_t n = std::min(zeros.size(), m_options.segment_bytes - size);
-    pwrite_all(fd, std::string_view(zeros).substr(0, n), size, path);
-    size += n;
-  }
-  sync_file(fd, path);
+  fs::path path = segment_path(m_options.dir, index);
+  std::size_t target =
+      std::min(m_options.segment_bytes, std::max(need, segment.filled + k_fill_step));
+  std::string zeros(target - segment.filled, '\0');
+  pwrite_all(segment.fd, zeros, segment.filled, path);
+  segment.filled = target;
 }
 
 void Journal::reset_segment(Segment& segment, std::uint64_t generation) {
@@ -508,6 +512,7 @@ void Journal::write_batch(std::vector<Queued>& batch, std::unique_lock<std::mute
     int index = m_current;
     lock.unlock();
     try {
+      fill_to(index, segment.end + buffer.size());
       pwrite_all(segment.fd, buffer, segment.end, segment_path(m_options.dir, index));
     } catch (...) {
       lock.lock();

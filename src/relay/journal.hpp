@@ -86,6 +86,7 @@ private:
     int fd = -1;
     std::uint64_t generation = 0;
     std::size_t end = 0;         // where the next record goes
+    std::size_t filled = 0;      // bytes of the file written (zeros ahead of `end`)
     std::uint64_t last_seq = 0;  // the last delivery written to it
     SegmentState state = SegmentState::free;
   };
@@ -98,7 +99,7 @@ private:
   void lead_commit(std::unique_lock<std::mutex>& lock);
   void write_batch(std::vector<Queued>& batch, std::unique_lock<std::mutex>& lock);
   void rotate(std::unique_lock<std::mutex>& lock);
-  void preallocate(int index);
+  void fill_to(int index, std::size_t need);
   void reset_segment(Segment& segment, std::uint64_t generation);
   void materializer();
   void checkpoint_if_due(std::unique_lock<std::mutex>& lock);
