@@ -90,13 +90,19 @@ BACKCHANNEL_HOME=$T/ra "$BCH" init alice --url "$url" >/dev/null
 BACKCHANNEL_HOME=$T/ra "$BCH" send @alice "journal probe" >/dev/null
 pkill -TERM -P "$relay_pid"  # the relay, strace's child: strace then exits with it
 wait "$relay_pid" || fail "relay did not stop cleanly"
-seg=$(sed -n 's|.*openat(AT_FDCWD, "[^"]*/journal/0.seg".* = \([0-9]*\)$|\1|p' "$T/relay.trace" | tail -n1)
-[ -n "$seg" ] || fail "relay: no journal segment opened: $(grep -c . "$T/relay.trace") trace lines"
-pw=$(grep -n "pwrite64($seg, .*journal probe" "$T/relay.trace" | head -n1 | cut -d: -f1)
+# strace splits a call that another thread interleaves ("<unfinished ...>", then
+# "<... fdatasync resumed>"): the record's descriptor is read off its pwrite64, and a sync
+# counts where it returns.
+pw=$(grep -n 'pwrite64([0-9]*, .*journal probe' "$T/relay.trace" | head -n1 | cut -d: -f1)
 [ -n "$pw" ] || fail "relay: the send's record was not written to the journal"
-after() { tail -n "+$pw" "$T/relay.trace" | grep -nE -- "$1" | head -n1 | cut -d: -f1; }
-sy=$(after "fdatasync\\($seg\\) += 0|<\\.\\.\\. fdatasync resumed>.*= 0")
-re=$(after "HTTP/1.1 200")
+seg=$(sed -n "${pw}s/.*pwrite64(\([0-9]*\),.*/\1/p" "$T/relay.trace")
+sy=$(awk -v fd="$seg" -v from="$pw" '
+  NR <= from { next }
+  $0 ~ "fdatasync\\(" fd "\\) += 0" { print NR; exit }
+  $0 ~ "fdatasync\\(" fd " <unfinished" { pid = $1 }
+  pid != "" && $1 == pid && /<\.\.\. fdatasync resumed>.*= 0/ { print NR; exit }
+' "$T/relay.trace")
+re=$(awk -v from="$pw" 'NR > from && /HTTP\/1\.1 200/ { print NR; exit }' "$T/relay.trace")
 [ -n "$sy" ] && [ -n "$re" ] && [ "$sy" -lt "$re" ] ||
-  fail "relay: the send was answered (line $re after the record) before the journal was synced (line $sy)"
+  fail "relay: the send was answered (line $re) before its journal record was synced (line $sy)"
 echo "ok"
