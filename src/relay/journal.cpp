@@ -352,10 +352,8 @@ std::size_t Journal::recover(const Holds& holds) {
   }
   // What the records describe (written now, or by the last run and maybe only in the
   // page cache) must be on disk before the records go. An empty journal needs nothing.
-  if (records > 0 && ::syncfs(m_sync_fd) != 0) {
-    throw Error(
-        ErrorKind::io,
-        util::errno_message(fmt::format("cannot sync '{}'", m_options.sync_root.string()), errno));
+  if (records > 0) {
+    sync_filesystem();
   }
   for (int i = 0; i < 2; ++i) {
     Segment& s = m_segments[i];
@@ -392,6 +390,14 @@ void Journal::fill_to(int index, std::size_t need) {
   std::string zeros(target - segment.filled, '\0');
   pwrite_all(segment.fd, zeros, segment.filled, path);
   segment.filled = target;
+}
+
+void Journal::sync_filesystem() {
+  if (::syncfs(m_sync_fd) != 0) {
+    throw Error(
+        ErrorKind::io,
+        util::errno_message(fmt::format("cannot sync '{}'", m_options.sync_root.string()), errno));
+  }
 }
 
 void Journal::reset_segment(Segment& segment, std::uint64_t generation) {
@@ -587,11 +593,7 @@ void Journal::checkpoint_if_due(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     bool done = false;
     try {
-      if (::syncfs(m_sync_fd) != 0) {
-        throw Error(ErrorKind::io,
-                    util::errno_message(
-                        fmt::format("cannot sync '{}'", m_options.sync_root.string()), errno));
-      }
+      sync_filesystem();
       reset_segment(segment, 0);
       done = true;
     } catch (const std::exception& e) {
@@ -683,11 +685,7 @@ void Journal::stop() {
   if (m_stats.records == 0) {
     return;  // nothing was written since recover() emptied it
   }
-  if (::syncfs(m_sync_fd) != 0) {
-    throw Error(
-        ErrorKind::io,
-        util::errno_message(fmt::format("cannot sync '{}'", m_options.sync_root.string()), errno));
-  }
+  sync_filesystem();
   for (auto& segment : m_segments) {
     reset_segment(segment, 0);
     segment.state = SegmentState::free;

@@ -100,6 +100,7 @@ private:
   void write_batch(std::vector<Queued>& batch, std::unique_lock<std::mutex>& lock);
   void rotate(std::unique_lock<std::mutex>& lock);
   void fill_to(int index, std::size_t need);
+  void sync_filesystem();  // syncfs() of the inboxes' file system, or Error(io)
   void reset_segment(Segment& segment, std::uint64_t generation);
   void materializer();
   void checkpoint_if_due(std::unique_lock<std::mutex>& lock);

@@ -3,7 +3,9 @@
 // Routes are thin: authenticate, decode and validate the request, call the room's
 // FsSpool, encode the answer. Everything the spool guarantees (durable delivery,
 // exactly-one claim, validated names) therefore holds over the network too, and the
-// spool contract tests cover relay + HttpSpool end to end.
+// spool contract tests cover relay + HttpSpool end to end. Only durability is kept
+// differently: each room's spool hands its deliveries to the relay's journal
+// (journal.hpp), one shared sync for concurrent sends, inboxes written behind it.
 //
 // Auth has two tiers (SPEC section 6). A room token only admits new registrations; a
 // registration returns a fresh agent token (32 bytes from OpenSSL's CSPRNG, hex) that is
