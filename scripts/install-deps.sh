@@ -11,7 +11,7 @@ set -euo pipefail
 
 cache=${1:-build/deps}
 packages=(g++ cmake make file libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-          libssl-dev catch2 dpkg-dev jq clang-format openssl curl strace iproute2)
+          libssl-dev catch2 dpkg-dev jq clang-format openssl curl strace iproute2 nodejs)
 if [ "${2:-}" = "--clang" ]; then
   packages+=(clang libclang-rt-14-dev clang-tidy)
 fi

@@ -206,9 +206,12 @@ expect_match "$(cat "$T/limited.headers")" $'[Rr]etry-[Aa]fter: [0-9]+\r' "with 
 expect_eq "$(jq -r .error "$T/limited.json")" "too many requests — slow down" "429 body"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/health")" "200" "health is not limited"
 exec 5<>"/dev/tcp/127.0.0.1/$RELAY_PORT" 6<>"/dev/tcp/127.0.0.1/$RELAY_PORT"
-# The two silent connections hold their places for the request timeout (10 s); a worker
-# counts them when it picks them up, which a slow build (TSan) may do after a later
+# Two unfinished requests hold their places until the request deadline (10 s); silent
+# connections would be let go after the 5 s idle wait, racing the loop below. A worker
+# counts a connection when it picks it up, which a slow build (TSan) may do after a later
 # connection is served: retry for up to 5 s.
+printf 'GET /v1/health HTTP/1.1\r\n' >&5
+printf 'GET /v1/health HTTP/1.1\r\n' >&6
 code=
 for i in $(seq 1 50); do
   code=$(curl -s -o /dev/null -w '%{http_code}' "$RELAY_URL/v1/health")
