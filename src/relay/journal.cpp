@@ -120,22 +120,6 @@ void frame(std::string& out, std::uint64_t generation, std::string_view payload)
   out.append(payload);
 }
 
-void pwrite_all(int fd, std::string_view data, std::size_t at, const fs::path& path) {
-  while (!data.empty()) {
-    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(at));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      throw Error(ErrorKind::io,
-                  util::errno_message(fmt::format("cannot write '{}'", path.string()),
-                                      n < 0 ? errno : EIO));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-    at += static_cast<std::size_t>(n);
-  }
-}
-
 void sync_file(int fd, const fs::path& path) {
   if (::fdatasync(fd) != 0) {
     throw Error(ErrorKind::io,
@@ -388,7 +372,7 @@ void Journal::fill_to(int index, std::size_t need) {
   std::size_t target =
       std::min(m_options.segment_bytes, std::max(need, segment.filled + k_fill_step));
   std::string zeros(target - segment.filled, '\0');
-  pwrite_all(segment.fd, zeros, segment.filled, path);
+  util::pwrite_all(segment.fd, zeros, segment.filled, path);
   segment.filled = target;
 }
 
@@ -404,7 +388,7 @@ void Journal::reset_segment(Segment& segment, std::uint64_t generation) {
   std::string header = journal_segment_header(generation);
   int index = static_cast<int>(&segment - m_segments);
   fs::path path = segment_path(m_options.dir, index);
-  pwrite_all(segment.fd, header, 0, path);
+  util::pwrite_all(segment.fd, header, 0, path);
   sync_file(segment.fd, path);
   segment.generation = generation;
   segment.end = k_records_start;
@@ -519,7 +503,7 @@ void Journal::write_batch(std::vector<Queued>& batch, std::unique_lock<std::mute
     lock.unlock();
     try {
       fill_to(index, segment.end + buffer.size());
-      pwrite_all(segment.fd, buffer, segment.end, segment_path(m_options.dir, index));
+      util::pwrite_all(segment.fd, buffer, segment.end, segment_path(m_options.dir, index));
     } catch (...) {
       lock.lock();
       throw;
@@ -574,7 +558,7 @@ void Journal::rotate(std::unique_lock<std::mutex>& lock) {
   Segment& segment = m_segments[next];
   std::string header = journal_segment_header(++m_generation);
   // Synced with the first records written after it.
-  pwrite_all(segment.fd, header, 0, segment_path(m_options.dir, next));
+  util::pwrite_all(segment.fd, header, 0, segment_path(m_options.dir, next));
   segment.generation = m_generation;
   segment.end = k_records_start;
   segment.last_seq = 0;

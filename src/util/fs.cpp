@@ -25,18 +25,39 @@ std::string errno_message(std::string_view what, int err) {
   return fmt::format("{}: {}", what, std::strerror(err));
 }
 
-void write_all(int fd, std::string_view data, const fs::path& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw Error(ErrorKind::io,
-                  errno_message(fmt::format("cannot write '{}'", path.string()), errno));
+namespace {
+
+// Writes all of `data` through `write_some` (a write or a pwrite at an offset that
+// advances with it), retrying on EINTR and short writes.
+template <class WriteSome>
+void write_fully(std::string_view data, const fs::path& path, WriteSome write_some) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write_some(data.substr(done), done);
+    if (n < 0 && errno == EINTR) {
+      continue;
     }
-    data.remove_prefix(static_cast<std::size_t>(n));
+    if (n <= 0) {
+      throw Error(
+          ErrorKind::io,
+          errno_message(fmt::format("cannot write '{}'", path.string()), n < 0 ? errno : EIO));
+    }
+    done += static_cast<std::size_t>(n);
   }
+}
+
+}  // namespace
+
+void write_all(int fd, std::string_view data, const fs::path& path) {
+  write_fully(data, path, [fd](std::string_view rest, std::size_t) {
+    return ::write(fd, rest.data(), rest.size());
+  });
+}
+
+void pwrite_all(int fd, std::string_view data, std::size_t at, const fs::path& path) {
+  write_fully(data, path, [fd, at](std::string_view rest, std::size_t done) {
+    return ::pwrite(fd, rest.data(), rest.size(), static_cast<off_t>(at + done));
+  });
 }
 
 std::optional<std::string> read_file(const fs::path& path, std::size_t max_bytes) {

@@ -17,6 +17,9 @@ std::string errno_message(std::string_view what, int err);
 // naming `path`.
 void write_all(int fd, std::string_view data, const fs::path& path);
 
+// The same at file offset `at` (pwrite): the file offset is left alone.
+void pwrite_all(int fd, std::string_view data, std::size_t at, const fs::path& path);
+
 // The largest file read_file() reads unless told otherwise: far above any record,
 // config or settings file, far below what would strain memory.
 inline constexpr std::size_t k_max_file_bytes = std::size_t{16} * 1024 * 1024;
