@@ -27,7 +27,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps clang-deps build demo test sanitize-build test-sanitize test-tsan tidy format-check fuzz mutants bench bench-relay clean
+.PHONY: all deps clang-deps configure build demo test sanitize-build test-sanitize test-tsan tidy format-check fuzz mutants bench bench-relay clean
 
 all: build
 
@@ -39,12 +39,20 @@ clang-deps:
 
 # BENCH=ON also builds the benchmarks (make bench does); the suite does not need them.
 BENCH ?= OFF
-build: deps
+configure: deps
+	@echo "configuring $(RELEASE) (static release build)"
 	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DBCH_STATIC=ON -DBCH_BENCH=$(BENCH) $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(RELEASE) -j $(JOBS) -- --no-print-directory -s
+
+# Everything: bch, the unit tests and the test helpers (make test needs them all).
+build: configure
+	@echo "building bch and its tests"
+	@scripts/build.sh $(RELEASE) $(JOBS)
 	@echo "built $(RELEASE)/src/bch"
 
-demo: build
+# The demo runs only bch: the unit tests (half of a first build) wait for make test.
+demo: configure
+	@echo "building bch"
+	@scripts/build.sh $(RELEASE) $(JOBS) bch
 	@scripts/demo.sh $(RELEASE)/src/bch
 
 test: build

@@ -31,6 +31,7 @@ done
 updated=0
 apt_update() {
   if [ "$updated" -eq 0 ]; then
+    echo "updating the package lists (apt-get update)"
     quietly $sudo apt-get update -qq
     updated=1
   fi
