@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -98,9 +99,64 @@ std::string lower_first(std::string text) {
   return text;
 }
 
+std::string version_line() {
+  return fmt::format("bch {} ({}, {})", k_version, k_commit, k_target);
+}
+
 int print_error(const std::string& message, int code) {
   (void)std::fprintf(stderr, "error: %s\n", util::sanitize(message, false).c_str());
   return code;
+}
+
+std::vector<std::string> command_names(CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands(std::function<bool(CLI::App*)>())) {
+    names.push_back(sub->get_name());
+  }
+  return names;
+}
+
+Error unknown_command(std::string_view word, const std::vector<std::string>& commands) {
+  std::string hint = "run `bch help`";
+  if (auto near = util::nearest(word, commands)) {
+    hint = fmt::format("did you mean `bch {}`?", *near);
+  }
+  return {ErrorKind::usage, fmt::format("unknown command \"{}\" — {}", word, hint)};
+}
+
+// An argument no option or positional took: most often a mistyped flag. Names the
+// command it was given to and the flag it is nearest to.
+int unexpected_arguments(CLI::App& app, const CLI::ExtrasError& e) {
+  CLI::App* where = &app;
+  for (auto* sub : app.get_subcommands()) {
+    where = sub;  // the one subcommand that was parsed, if any
+  }
+  std::vector<std::string> extras = where->remaining();
+  if (extras.empty()) {
+    extras = app.remaining();
+  }
+  std::string command = where == &app ? "bch" : "bch " + where->get_name();
+  auto flag = std::find_if(
+      extras.begin(), extras.end(), [](const auto& a) { return a.size() > 1 && a[0] == '-'; });
+  if (flag == extras.end()) {
+    return print_error(lower_first(e.what()) + fmt::format(" — see `{} --help`", command),
+                       k_exit_usage);
+  }
+  std::vector<std::string> flags;
+  for (const auto* scope : {where, &app}) {
+    for (const auto* option : scope->get_options()) {
+      for (const auto& name : option->get_lnames()) {
+        flags.push_back("--" + name);
+      }
+    }
+  }
+  std::string word = flag->substr(0, flag->find('='));
+  std::string hint = fmt::format("see `{} --help`", command);
+  if (auto near = util::nearest(word, flags)) {
+    hint = fmt::format("did you mean {}? {}", *near, hint);
+  }
+  return print_error(fmt::format("unknown flag {} for `{}` — {}", word, command, hint),
+                     k_exit_usage);
 }
 
 }  // namespace
@@ -111,7 +167,7 @@ int run(int argc, char** argv) {
 
   Globals globals;
   CLI::App app(k_description, "bch");
-  app.set_version_flag("--version", std::string("bch ") + k_version);
+  app.set_version_flag("--version", version_line());
   app.add_flag("-v,--verbose", globals.verbosity, "more diagnostics on stderr");
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "only errors on stderr");
@@ -127,12 +183,18 @@ int run(int argc, char** argv) {
   for (const auto& command : k_commands) {
     command.add(app, globals);
   }
+  app.add_subcommand("version", "show the version, the commit and the target it was built for")
+      ->callback([] { std::cout << version_line() << "\n"; });
   auto* help = app.add_subcommand("help", "show help for bch or one command");
   std::string help_topic;
   help->add_option("command", help_topic, "the command to explain");
   help->callback([&] {
     if (help_topic.empty()) {
       throw CLI::CallForHelp();
+    }
+    auto names = command_names(app);
+    if (std::find(names.begin(), names.end(), help_topic) == names.end()) {
+      throw unknown_command(help_topic, names);
     }
     auto* sub = app.get_subcommand(help_topic);
     std::cout << sub->help("bch");
@@ -144,27 +206,23 @@ int run(int argc, char** argv) {
       return k_exit_ok;
     }
     if (std::string_view first = argv[1]; !first.starts_with("-")) {
-      bool known = false;
-      for (const auto* sub : app.get_subcommands(std::function<bool(CLI::App*)>())) {
-        known = known || sub->get_name() == first;
-      }
-      if (!known) {
-        help_topic = first;
-        throw CLI::OptionNotFound(help_topic);
+      auto names = command_names(app);
+      if (std::find(names.begin(), names.end(), first) == names.end()) {
+        auto e = unknown_command(first, names);
+        return print_error(e.what(), k_exit_usage);
       }
     }
     app.parse(argc, argv);
     return k_exit_ok;
+  } catch (const CLI::ExtrasError& e) {
+    return unexpected_arguments(app, e);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion&) {
-    std::cout << "bch " << k_version << "\n";
+    std::cout << version_line() << "\n";
     return k_exit_ok;
-  } catch (const CLI::OptionNotFound&) {
-    return print_error(fmt::format("unknown command \"{}\" — run `bch help`", help_topic),
-                       k_exit_usage);
   } catch (const CLI::ParseError& e) {
     return print_error(lower_first(e.what()) + " — see `bch --help`", k_exit_usage);
   } catch (const Error& e) {

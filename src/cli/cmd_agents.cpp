@@ -16,7 +16,7 @@ void run_agents(const AgentsOptions& o, Globals& g) {
     for (const auto& a : agents) {
       array.push_back(spool::to_json(a));
     }
-    out = array.dump() + "\n";
+    out = json_line(array);
   } else if (agents.empty()) {
     out = "no agents yet — `bch init <name>` registers one\n";
   } else {

@@ -12,7 +12,7 @@ void run_channels(const ChannelsOptions& o, Globals& g) {
   auto channels = g.spool().channels();
   std::string out;
   if (o.json) {
-    out = nlohmann::json(channels).dump() + "\n";
+    out = json_line(nlohmann::ordered_json(channels));
   } else if (channels.empty()) {
     out = "no channels yet — `bch sub #general` to create one\n";
   } else {

@@ -19,7 +19,7 @@ void run_inbox(const InboxOptions& o, Globals& g) {
     for (const auto& m : messages) {
       array.push_back(to_json(m));
     }
-    out = array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    out = json_line(array);
   } else if (messages.empty()) {
     out = "inbox empty\n";
   } else {

@@ -45,7 +45,22 @@ void run_init(const InitOptions& o, Globals& g) {
   // Register first: if that fails, config.json is left as it was. On a relay the token
   // presented is the room's join secret; the answer carries this agent's own token,
   // which replaces it in config.json (re-registering presents the agent token itself).
-  auto record = spool::open_spool(settings)->register_agent(o.name);
+  spool::AgentRecord record;
+  try {
+    record = spool::open_spool(settings)->register_agent(o.name);
+  } catch (const Error& e) {
+    // Without --token, what is presented is a joined config's agent token (or none):
+    // neither registers a new name. Say where the room token comes from.
+    if (settings.backend == Backend::relay && o.token.empty()
+        && std::string_view(e.what()) == "unauthorized — registration requires the room token") {
+      throw Error(
+          e.kind(),
+          fmt::format("unauthorized — a new name on this relay needs the room token: "
+                      "`bch join <invite> --as {0}`, or `bch init {0} --token <room token>`",
+                      o.name));
+    }
+    throw;
+  }
   if (record.token) {
     config.token = record.token;
   }

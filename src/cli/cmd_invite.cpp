@@ -2,7 +2,11 @@
 #include "cli/output.hpp"
 
 #include <bch/address.hpp>
+#include <bch/error.hpp>
 #include <bch/invite.hpp>
+#include <bch/protocol/relay_api.hpp>
+#include <bch/spool/http_spool.hpp>
+#include <bch/util/log.hpp>
 
 #include <fmt/format.h>
 
@@ -15,7 +19,26 @@ struct InviteOptions {
   std::vector<std::string> channels;
 };
 
+// An invite whose token the relay refuses cannot work: refuse to print it. A relay that
+// cannot be asked (down, or one without the check) gets the invite printed, with a word.
+void check_token(const InviteOptions& o) {
+  try {
+    spool::check_room_token(o.url, protocol::k_default_room, o.token);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::unavailable || e.kind() == ErrorKind::not_found) {
+      util::warn(fmt::format("the token was not checked ({}) — make sure it is the relay's --token",
+                             e.what()));
+      return;
+    }
+    throw Error(e.kind(),
+                fmt::format("the relay refused this token ({}) — an invite with it cannot work; "
+                            "use the relay's --token",
+                            e.what()));
+  }
+}
+
 void run_invite(const InviteOptions& o, Globals&) {
+  check_token(o);
   Invite invite;
   invite.url = o.url;
   invite.token = o.token;

@@ -21,6 +21,7 @@ struct SendOptions {
   std::string scope;
   std::string thread;
   std::vector<std::string> refs;
+  bool json = false;
 };
 
 std::string read_stdin() {
@@ -68,7 +69,8 @@ void run_send(const SendOptions& o, Globals& g) {
   options.refs = o.refs;
   const std::string& from = g.agent();
   Message sent = g.spool().send(from, o.target, body, options);
-  print(fmt::format("sent {} to {}\n", short_id(sent.id), o.target));
+  print(o.json ? json_line(to_json(sent))
+               : fmt::format("sent {} to {}\n", short_id(sent.id), o.target));
 }
 
 }  // namespace
@@ -83,6 +85,7 @@ void add_send(CLI::App& app, Globals& g) {
   cmd->add_option("--scope", o->scope, "only a session whose --match covers this may claim it");
   cmd->add_option("--thread", o->thread, "id of the message this answers");
   cmd->add_option("--ref", o->refs, "a file path or URL to attach (repeatable)");
+  cmd->add_flag("--json", o->json, "print the stored message as JSON (its full id, ts, from)");
   cmd->callback([o, &g] { run_send(*o, g); });
 }
 

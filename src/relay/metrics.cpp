@@ -50,6 +50,9 @@ std::string_view Metrics::route_of(std::string_view path) {
   if (starts_with(path, protocol::k_events)) {
     return "events";
   }
+  if (starts_with(path, "/v1/rooms/") && path.ends_with("/check")) {
+    return "room_check";
+  }
   if (starts_with(path, "/v1/rooms/")) {
     return "room_rotate";
   }

@@ -451,6 +451,26 @@ struct RelayServer::Impl {
     reply_json(res, 200, Json{{"roomId", id}, {"roomToken", token}});
   }
 
+  // POST /v1/rooms/<id>/check (ours): does the bearer token admit new names to the room
+  // (`default`: the relay's own)? `bch invite` asks before printing an invite. Nothing
+  // changes; a wrong token gets 401, as a registration would.
+  void handle_room_check(const httplib::Request& req, httplib::Response& res) {
+    std::string id = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
+    if (!protocol::is_valid_room_id(id)) {
+      throw HttpError(400, fmt::format("invalid room id {}", in_quotes(id)));
+    }
+    Room& room = id == protocol::k_default_room ? default_room() : created_room(id);
+    std::string presented = bearer_token(req);
+    std::lock_guard lock(room.mutex);
+    auto join_hash = room_hash(room);
+    if (join_hash
+        && (presented.empty()
+            || !protocol::equal_constant_time(protocol::sha256_hex(presented), *join_hash))) {
+      throw HttpError(401, "unauthorized — that is not this room's join token");
+    }
+    reply_json(res, 200, Json{{"roomId", id}, {"open", !join_hash.has_value()}});
+  }
+
   void handle_register(const httplib::Request& req, httplib::Response& res) {
     Room& room = room_for(req);
     Json body = body_object(req);
@@ -661,6 +681,8 @@ struct RelayServer::Impl {
     s.Post(protocol::k_rooms, wrap([this](const auto& req, auto& res) { handle_rooms(req, res); }));
     s.Post(std::string(protocol::k_rooms) + "/([^/]*)/rotate",
            wrap([this](const auto& req, auto& res) { handle_room_rotate(req, res); }));
+    s.Post(std::string(protocol::k_rooms) + "/([^/]*)/check",
+           wrap([this](const auto& req, auto& res) { handle_room_check(req, res); }));
     s.Post(protocol::k_register,
            wrap([this](const auto& req, auto& res) { handle_register(req, res); }));
     s.Get(protocol::k_agents, wrap([this](const auto& req, auto& res) {

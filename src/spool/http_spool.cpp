@@ -95,13 +95,32 @@ ErrorKind kind_for_status(int status) {
   }
 }
 
+// The relay words some errors as the TypeScript relay does, for a user of a local spool;
+// a relay's user fixes them with another command. Only those exact texts are reworded.
+std::string for_relay_user(std::string message) {
+  constexpr std::string_view k_unknown = "unknown agent \"";
+  if (message.starts_with(k_unknown)) {
+    auto end = message.find('"', k_unknown.size());
+    std::string name =
+        end == std::string::npos ? "" : message.substr(k_unknown.size(), end - k_unknown.size());
+    if (!name.empty() && message == unknown_agent(name).what()) {
+      return fmt::format(
+          "unknown agent {} in this room — they join it with an invite: `bch invite` (or `bch "
+          "room new`) prints one, they run `bch join <invite> --as {}`",
+          in_quotes(name),
+          name);
+    }
+  }
+  return message;
+}
+
 // The relay's {"error": "…"} message, or a description of the status.
 std::string error_message(int status, const std::string& body) {
   auto json = util::parse_json<Json>(body);
   if (json.is_object()) {
     auto it = json.find("error");
     if (it != json.end() && it->is_string()) {
-      return it->get<std::string>();
+      return for_relay_user(it->get<std::string>());
     }
     if (it != json.end() && it->is_object() && it->contains("message")
         && (*it)["message"].is_string()) {
@@ -405,7 +424,7 @@ Json post_for(const std::string& url,
   auto result = client->Post(parsed.prefix + path, headers, "{}", "application/json");
   if (!result) {
     throw Error(ErrorKind::unavailable,
-                fmt::format("relay {} unreachable: {}", url, httplib::to_string(result.error())));
+                fmt::format("relay {} unreachable: {}", url, describe(result.error())));
   }
   if (result->status != 200) {
     throw Error(kind_for_status(result->status), error_message(result->status, result->body));
@@ -447,6 +466,18 @@ NewRoom rotate_room_token(const std::string& url,
                        {"roomId", "roomToken"},
                        "a room token rotation");
   return {json["roomId"].get<std::string>(), json["roomToken"].get<std::string>()};
+}
+
+bool check_room_token(const std::string& url,
+                      const std::string& room_id,
+                      const std::string& token) {
+  Json json = post_for(url,
+                       std::string(protocol::k_rooms) + "/" + room_id + "/check",
+                       bearer(token),
+                       {"roomId"},
+                       "a room token check");
+  auto open = json.find("open");
+  return open != json.end() && open->is_boolean() && open->get<bool>();
 }
 
 std::string rotate_agent_token(const RelayEndpoint& endpoint) {

@@ -12,7 +12,9 @@ expect_match "$RUN_OUT" "Usage: bch send" "help for one command"
 expect_run 0 "*" "" "$BCH" send --help
 expect_match "$RUN_OUT" "--urgent" "command --help"
 expect_run 0 "*" "" "$BCH" --version
-expect_match "$RUN_OUT" '^bch [0-9]+\.[0-9]+\.[0-9]+$' "version"
+expect_match "$RUN_OUT" '^bch [0-9]+\.[0-9]+\.[0-9]+ \(([0-9a-f]{12}(-dirty)?|unknown), [a-z0-9_]+-[a-z]+\)$' \
+  "version, commit and target"
+expect_run 0 "$RUN_OUT" "" "$BCH" version  # the same as a command
 
 # No identity.
 expect_fail 2 'error: no agent identity — run `bch init <name>` first (or set BACKCHANNEL_AGENT)' \
@@ -58,10 +60,18 @@ expect_fail 2 'error: unknown command "frob" — run `bch help`' "$BCH" frob
 expect_fail 2 'error: unknown command "frob" — run `bch help`' "$BCH" help frob
 expect_fail 2 'error: target is required — see `bch --help`' "$BCH" send
 expect_fail 2 'error: body is required — see `bch --help`' "$BCH" send @alice
-rc=0
-"$BCH" drain --bogus 2>"$T/err" || rc=$?
-expect_eq "$rc" "2" "unknown flag exit code"
-expect_match "$(cat "$T/err")" '^error: .*--bogus' "unknown flag names it"
+expect_fail 2 'error: unknown flag --bogus for `bch drain` — see `bch drain --help`' "$BCH" drain --bogus
+# Did you mean: the nearest command or flag, when one is near enough.
+expect_fail 2 'error: unknown command "drian" — did you mean `bch drain`?' "$BCH" drian
+expect_fail 2 'error: unknown command "sned" — did you mean `bch send`?' "$BCH" help sned
+expect_fail 2 'error: unknown flag --jsno for `bch inbox` — did you mean --json? see `bch inbox --help`' \
+  "$BCH" inbox --jsno
+expect_fail 2 'error: unknown flag --urgnet for `bch send` — did you mean --urgent? see `bch send --help`' \
+  "$BCH" send @alice hi --urgnet
+expect_fail 2 'error: unknown flag --matc for `bch drain` — did you mean --match? see `bch drain --help`' \
+  "$BCH" drain --matc=repo
+expect_fail 2 'error: the following argument was not expected: extra — see `bch inbox --help`' \
+  "$BCH" inbox extra
 expect_fail 2 'error: unknown placeholder {{nope}} in --exec template (known: body, from, to, id, priority, scope, thread)' \
   "$BCH" watch --exec 'echo {{nope}}'
 

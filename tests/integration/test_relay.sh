@@ -12,7 +12,8 @@ expect_eq "$(padded_status "$RELAY_URL/v1/health" 20)" "200" "20 KiB of headers"
 expect_eq "$(padded_status "$RELAY_URL/v1/health" 70)" "400" "70 KiB of headers refused"
 
 # Registration needs the room token; the saved token is the agent's own.
-expect_fail 1 'error: unauthorized — registration requires the room token' at a init alice --url "$RELAY_URL"
+expect_fail 1 'error: unauthorized — a new name on this relay needs the room token: `bch join <invite> --as alice`, or `bch init alice --token <room token>`' \
+  at a init alice --url "$RELAY_URL"
 [ ! -e "$T/a/config.json" ] || fail "a refused init wrote config.json"
 out=$(at a init alice --url "$RELAY_URL" --token team-secret)
 expect_eq "$(head -n1 <<<"$out")" "registered as \"alice\" (relay $RELAY_URL)" "init over the relay"
@@ -23,6 +24,12 @@ expect_eq "$(stat -c %a "$T/a/config.json")" "600" "config mode"
 BACKCHANNEL_TOKEN=team-secret at b init bob --url "$RELAY_URL" >/dev/null
 at c init carol --url "$RELAY_URL" --token team-secret >/dev/null
 expect_run 0 "alice via $RELAY_URL" "" at a whoami  # whoami
+expect_run 0 "{\"agent\":\"alice\",\"home\":\"$T/a\",\"backend\":\"relay\",\"url\":\"$RELAY_URL\",\"room\":\"default\"}" \
+  "" at a whoami --json  # whoami --json, no token
+# A joined config holds an agent token, which cannot register another name.
+expect_fail 1 'error: unauthorized — a new name on this relay needs the room token: `bch join <invite> --as alicia`, or `bch init alicia --token <room token>`' \
+  at a init alicia
+expect_eq "$(jq -r .agent "$T/a/config.json")" "alice" "a refused init changes nothing"
 expect_fail 1 'error: agent name "bob" is registered — present its token to re-register' \
   at d init bob --url "$RELAY_URL" --token team-secret
 
@@ -36,6 +43,12 @@ expect_match "$RUN_OUT" 'over the wire' "peek again"
 expect_run 0 "*" "" at b drain
 expect_match "$RUN_OUT" 'over the wire' "drain"
 expect_run 0 "[]" "" at b drain --json  # then empty
+
+# send --json answers the stored message.
+expect_run 0 "*" "" at a send --json @bob "as json"
+expect_eq "$(jq -c '{from, to, body, priority}' <<<"$RUN_OUT")" \
+  '{"from":"alice","to":"@bob","body":"as json","priority":"normal"}' "send --json"
+expect_eq "$(at b drain --json | jq -r '.[0].id')" "$(jq -r .id <<<"$RUN_OUT")" "the id send --json showed"
 
 # from cannot be forged: the relay stamps it from the token.
 expect_eq "$(BACKCHANNEL_AGENT=carol at a send @bob "who am i" >/dev/null; at b drain --json | jq -r '.[0].from')" \
@@ -66,7 +79,7 @@ expect_match "$RUN_OUT" "read me" "read over the relay"
 expect_run 0 "inbox empty" "" at b inbox  # read claimed it
 
 # Errors from the relay come through as the local ones would.
-expect_fail 1 'error: unknown agent "zed" — they must `bch init zed` first' at a send @zed hi
+expect_fail 1 'error: unknown agent "zed" in this room — they join it with an invite: `bch invite` (or `bch room new`) prints one, they run `bch join <invite> --as zed`' at a send @zed hi
 expect_fail 1 'error: channel #nobody has no other subscribers — nothing to deliver' at a send '#nobody' hi
 expect_fail 2 'error: invalid agent name "../x" (use letters, digits, . _ -)' at a send @../x hi
 jq '.token = "0000000000000000000000000000000000000000000000000000000000000000"' "$T/a/config.json" >"$T/bad.json"

@@ -55,8 +55,8 @@ at d join "$(awk '{print $3}' <<<"$line")" --as dave >/dev/null
 expect_eq "$(jq -r '.room // "none"' "$T/d/config.json")" "none" "default room invite has no room"
 expect_run 0 "*" "" at d agents
 expect_eq "$(cut -d' ' -f1 <<<"$RUN_OUT")" "dave" "the default room does not see room members"
-expect_fail 1 'error: unknown agent "alice" — they must `bch init alice` first' at d send @alice "hi"
-expect_fail 1 'error: unknown agent "dave" — they must `bch init dave` first' at a send @dave "hi"
+expect_fail 1 'error: unknown agent "alice" in this room — they join it with an invite: `bch invite` (or `bch room new`) prints one, they run `bch join <invite> --as alice`' at d send @alice "hi"
+expect_fail 1 'error: unknown agent "dave" in this room — they join it with an invite: `bch invite` (or `bch room new`) prints one, they run `bch join <invite> --as dave`' at a send @dave "hi"
 expect_run 0 "#general" "" at d channels  # channels are per room
 
 # Invite errors.
@@ -70,6 +70,12 @@ expect_fail 2 'error: invalid agent name "../eve" (use letters, digits, . _ -)' 
 expect_fail 1 "error: unknown room \"nosuchroom\" — create one with \`bch room new\`" \
   at e join "bch1-$(printf '{"url":"%s","room":"nosuchroom"}' "$RELAY_URL" | base64 -w0 | tr '+/' '-_' | tr -d '=')" --as eve
 expect_fail 2 'error: --token is required — see `bch --help`' at e invite --url "$RELAY_URL"
+# invite asks the relay whether the token admits anyone before printing an invite.
+expect_fail 1 "error: the relay refused this token (unauthorized — that is not this room's join token) — an invite with it cannot work; use the relay's --token" \
+  at e invite --url "$RELAY_URL" --token WRONG
+expect_run 0 "*" "warning: the token was not checked (relay http://127.0.0.1:9 unreachable: connection refused or timed out) — make sure it is the relay's --token" \
+  at e invite --url "http://127.0.0.1:9" --token anything
+expect_match "$RUN_OUT" '^bch join bch1-' "an unchecked invite is still printed"
 [ ! -e "$T/e/config.json" ] || fail "a refused join wrote config.json"
 
 # Rotation and revocation, live (no restart).

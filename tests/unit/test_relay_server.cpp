@@ -807,6 +807,36 @@ TEST_CASE("relay: a created room's join token rotates with the admin or the join
   CHECK(relay.request("POST", "/v1/rooms/nosuchroom/rotate", "{}", "admin-secret").status == 404);
 }
 
+TEST_CASE("relay: /v1/rooms/<id>/check says whether a token admits new names", "[relay]") {
+  Relay relay(std::string("team-secret"), std::nullopt);
+  auto created = relay.request("POST", "/v1/rooms", "{}");
+  REQUIRE(created.status == 200);
+  std::string room = created.json["roomId"];
+  std::string join = created.json["roomToken"];
+  auto ok = relay.request("POST", "/v1/rooms/" + room + "/check", "{}", join);
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json == Json{{"roomId", room}, {"open", false}});
+  auto refused = relay.request("POST", "/v1/rooms/" + room + "/check", "{}", "wrong");
+  CHECK(refused.status == 401);
+  CHECK(error_of(refused) == "unauthorized — that is not this room's join token");
+  CHECK(relay.request("POST", "/v1/rooms/" + room + "/check", "{}").status == 401);
+  CHECK(relay.request("POST", "/v1/rooms/default/check", "{}", "team-secret").status == 200);
+  CHECK(relay.request("POST", "/v1/rooms/default/check", "{}", join).status == 401);
+  CHECK(relay.request("POST", "/v1/rooms/nosuchroom/check", "{}", join).status == 404);
+  CHECK(relay.request("POST", "/v1/rooms/bad.room!/check", "{}", join).status == 400);
+  // It registers no one.
+  std::string alice = relay.register_agent("alice", join, room);
+  auto agents = relay.request("GET", "/v1/agents", "", alice, room);
+  CHECK(agents.json.size() == 1);
+}
+
+TEST_CASE("relay: an open default room admits any token", "[relay]") {
+  Relay relay(std::nullopt, std::nullopt);
+  auto open = relay.request("POST", "/v1/rooms/default/check", "{}", "anything");
+  REQUIRE(open.status == 200);
+  CHECK(open.json["open"] == true);
+}
+
 TEST_CASE("relay: a body over --max-body gets 413 whatever its framing", "[relay]") {
   bch::test::TempDir dir;
   bch::relay::RelayOptions o;

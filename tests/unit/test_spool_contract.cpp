@@ -205,9 +205,13 @@ TEST_CASE("spool contract", "[contract]") {
     CHECK(spool->inbox("alice").empty());
   }
 
-  SECTION("unknown DM recipients get the spec's message") {
+  SECTION("unknown DM recipients get the spec's message (a relay's user: how to join)") {
     CHECK_THROWS_WITH(spool->send("alice", "@dave", "hi", {}),
-                      "unknown agent \"dave\" — they must `bch init dave` first");
+                      std::string(k_backend_names[index]) == "relay"
+                          ? "unknown agent \"dave\" in this room — they join it with an invite: "
+                            "`bch invite` (or `bch room new`) prints one, they run `bch join "
+                            "<invite> --as dave`"
+                          : "unknown agent \"dave\" — they must `bch init dave` first");
   }
 
   SECTION("take refuses ids that could name a path, and misses are not errors") {

@@ -53,6 +53,12 @@ struct NewRoom {
 };
 NewRoom create_room(const std::string& url, const std::optional<std::string>& admin_token);
 
+// POST /v1/rooms/<id>/check (ours): whether `token` admits new names to the room (`id`
+// "default" for a relay's own). Returns whether the room is open to anyone; throws
+// Error with the relay's message when the token is refused, Error(unavailable) when the
+// relay cannot be reached, Error(not_found) from a relay without the route.
+bool check_room_token(const std::string& url, const std::string& room_id, const std::string& token);
+
 // POST /v1/rooms/<id>/rotate with the admin token or the room's current join token:
 // the room's new join token. The old one admits no one afterwards.
 NewRoom rotate_room_token(const std::string& url,

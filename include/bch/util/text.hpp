@@ -3,8 +3,10 @@
 // Text from outside (message fields, agent records, relay answers and errors, file
 // names, names echoed in errors) on its way to a terminal, a log or a model's context.
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bch::util {
 
@@ -21,5 +23,12 @@ std::size_t utf8_length(std::string_view text);
 
 // `text` cut to at most `max_chars` UTF-8 characters, the last one "…" when cut.
 std::string cut_chars(std::string text, std::size_t max_chars);
+
+// The candidate nearest to a mistyped `word` (optimal string alignment distance: one
+// edit is an insertion, deletion, substitution or swap of neighbours), if one is near
+// enough to be what was meant: 1 edit for words up to 4 characters, 2 beyond. Ties go
+// to the earlier candidate.
+std::optional<std::string> nearest(std::string_view word,
+                                   const std::vector<std::string>& candidates);
 
 }  // namespace bch::util
