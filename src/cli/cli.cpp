@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 
+#include <bch/address.hpp>
 #include <bch/cli/cli.hpp>
 #include <bch/error.hpp>
 #include <bch/util/log.hpp>
@@ -33,10 +34,37 @@ Config& Globals::config() {
 }
 
 const Settings& Globals::settings() {
-  if (!m_settings) {
+  if (m_settings) {
+    return *m_settings;
+  }
+  if (!room.empty()) {
+    auto joined = find_membership(config().memberships(), room);
+    if (!joined) {
+      throw Error(ErrorKind::usage,
+                  fmt::format("this home has not joined room {} — `bch rooms` lists the ones "
+                              "it has",
+                              in_quotes(room)));
+    }
+    m_settings = settings_for(*joined, env, home());
+  } else if (auto joined = env.relay_room && !env.url
+                               ? find_membership(config().memberships(), *env.relay_room)
+                               : std::nullopt) {
+    m_settings = settings_for(*joined, env, home());
+  } else {
     m_settings = resolve_settings(env, config(), home());
   }
   return *m_settings;
+}
+
+std::vector<Settings> Globals::reading_rooms() {
+  std::vector<Settings> out{settings()};
+  if (!room.empty() || env.url || env.relay_room || env.backend) {
+    return out;
+  }
+  for (const auto& joined : config().rooms) {  // the top-level room is settings()
+    out.push_back(settings_for(joined, env, home()));
+  }
+  return out;
 }
 
 spool::Spool& Globals::spool() {
@@ -67,24 +95,9 @@ struct Command {
 
 // In the order `bch --help` lists them.
 constexpr Command k_commands[] = {
-    {add_init},
-    {add_send},
-    {add_inbox},
-    {add_drain},
-    {add_read},
-    {add_watch},
-    {add_sub},
-    {add_unsub},
-    {add_agents},
-    {add_channels},
-    {add_whoami},
-    {add_room},
-    {add_token},
-    {add_invite},
-    {add_join},
-    {add_setup},
-    {add_relay},
-    {add_mcp},
+    {add_init},  {add_send},   {add_inbox},    {add_drain},  {add_read},  {add_watch}, {add_sub},
+    {add_unsub}, {add_agents}, {add_channels}, {add_whoami}, {add_room},  {add_token}, {add_invite},
+    {add_join},  {add_rooms},  {add_leave},    {add_setup},  {add_relay}, {add_mcp},
 };
 
 constexpr const char* k_description =
@@ -171,6 +184,10 @@ int run(int argc, char** argv) {
   app.add_flag("-v,--verbose", globals.verbosity, "more diagnostics on stderr");
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "only errors on stderr");
+  app.add_option("--room",
+                 globals.room,
+                 "act in this joined room: its id (or a 4+ character prefix), `default`, or its "
+                 "relay URL (`bch rooms` lists them)");
   app.require_subcommand(0, 1);
   app.fallthrough();
   app.parse_complete_callback([&] {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <memory>
 
 namespace bch::cli {
 namespace {
@@ -30,13 +31,6 @@ void drain(const DrainOptions& o, Globals& g) {
   const std::string& agent = g.agent();
   auto& spool = g.spool();
   auto candidates = spool::unread_matching(spool, agent, non_empty(o.match));
-  if (o.hook) {
-    spool::show_within_budget(
-        spool, agent, candidates, o.budget, k_more_hint, [](const std::string& text) {
-          print(text);
-        });
-    return;
-  }
   std::size_t claimed = 0;
   for (const auto& candidate : candidates) {
     spool.take(agent, candidate.id, false, [&](const Message& m) {
@@ -57,6 +51,47 @@ void drain(const DrainOptions& o, Globals& g) {
   }
 }
 
+void not_checked(const std::string& room, const std::exception& e) {
+  std::string where = room.empty() ? "" : " (room " + room + ")";
+  (void)std::fprintf(stderr,
+                     "bch: inbox%s not checked: %s\n",
+                     util::sanitize(where, false).c_str(),
+                     util::sanitize(e.what(), false).c_str());
+}
+
+// The hook: every joined room's messages, oldest first, each labelled with its room when
+// there are several. A room that cannot be read is named on stderr; the others still
+// show.
+void drain_hook(const DrainOptions& o, Globals& g) {
+  auto rooms = g.reading_rooms();
+  bool labelled = rooms.size() > 1;
+  std::vector<std::unique_ptr<spool::Spool>> spools;
+  std::vector<spool::InboxSource> sources;
+  std::vector<spool::Candidate> candidates;
+  for (const auto& settings : rooms) {
+    std::string label = labelled ? room_label(settings.room) : "";
+    try {
+      if (!settings.agent) {
+        continue;
+      }
+      auto spool = spool::open_spool(settings, g.quick);
+      const std::string& agent = require_agent(settings);
+      auto unread = spool::unread_matching(*spool, agent, non_empty(o.match));
+      sources.push_back({spool.get(), agent, label});
+      spools.push_back(std::move(spool));
+      for (auto& m : unread) {
+        candidates.push_back({std::move(m), sources.size() - 1});
+      }
+    } catch (const std::exception& e) {
+      not_checked(label, e);
+    }
+  }
+  spool::show_within_budget(
+      sources, std::move(candidates), o.budget, k_more_hint, [](const std::string& text) {
+        print(text);
+      });
+}
+
 void run_drain(const DrainOptions& o, Globals& g) {
   if (!o.hook) {
     drain(o, g);
@@ -69,10 +104,9 @@ void run_drain(const DrainOptions& o, Globals& g) {
     if (!g.settings().agent) {
       return;
     }
-    drain(o, g);
+    drain_hook(o, g);
   } catch (const std::exception& e) {
-    (void)std::fprintf(
-        stderr, "bch: inbox not checked: %s\n", util::sanitize(e.what(), false).c_str());
+    not_checked("", e);
   }
 }
 

@@ -17,12 +17,35 @@ struct InitOptions {
   std::string brain_token;
   std::string brain_room;
   std::string brain_url;
+  bool force = false;
 };
 
 void run_init(const InitOptions& o, Globals& g) {
   check_agent_name(o.name);
   // The flags go into config.json; environment variables still win when resolving.
   Config config = g.config();
+  // Another name would replace this home's identity (and on a relay, its token): that
+  // takes --force. A session that speaks as the name through BACKCHANNEL_AGENT on the
+  // local spool (two agents sharing a home) registers it and leaves the home's alone.
+  bool switching = config.agent && *config.agent != o.name;
+  bool flags_change_backend = !o.url.empty() || o.brain;
+  if (switching && !o.force && g.env.agent == o.name && !flags_change_backend
+      && g.settings().backend == Backend::local) {
+    spool::open_spool(g.settings())->register_agent(o.name);
+    print(fmt::format("registered as {} (local spool)\n", in_quotes(o.name)));
+    return;
+  }
+  if (switching && !o.force) {
+    std::string where = config.primary() ? "on " + *config.url : "on the local spool";
+    throw Error(ErrorKind::conflict,
+                fmt::format("this home is already {} {} — add --force to make it {} (the old "
+                            "config is kept in a backup), or set BACKCHANNEL_AGENT={} for one "
+                            "session",
+                            in_quotes(*config.agent),
+                            where,
+                            in_quotes(o.name),
+                            o.name));
+  }
   config.agent = o.name;
   if (auto url = non_empty(o.url)) {
     config.url = url;
@@ -64,11 +87,18 @@ void run_init(const InitOptions& o, Globals& g) {
   if (record.token) {
     config.token = record.token;
   }
+  std::optional<std::filesystem::path> backup;
+  if (switching) {
+    backup = backup_config(g.home());
+  }
   save_config(g.home(), config);
   std::string where = settings.backend == Backend::relay
                           ? "relay " + spool::describe_location(settings)
                           : spool::describe_location(settings);
   print(fmt::format("registered as {} ({})\n", in_quotes(o.name), where));
+  if (backup) {
+    print(fmt::format("the identity it replaced is kept in {}\n", backup->string()));
+  }
   if (record.token) {
     print(
         fmt::format("agent token saved to {} — keep it private; it is your identity on the relay\n",
@@ -88,6 +118,10 @@ void add_init(CLI::App& app, Globals& g) {
   cmd->add_option("--brain-token", o->brain_token, "brain API token (usk_…)");
   cmd->add_option("--brain-room", o->brain_room, "brain room slug");
   cmd->add_option("--brain-url", o->brain_url, "brain API base URL");
+  cmd->add_flag("--force",
+                o->force,
+                "replace this home's identity with another name (the old config is kept in "
+                "<home>/backups/)");
   cmd->callback([o, &g] { run_init(*o, g); });
 }
 

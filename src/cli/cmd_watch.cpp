@@ -7,6 +7,7 @@
 #include <bch/util/fs.hpp>
 #include <bch/util/log.hpp>
 #include <bch/util/process.hpp>
+#include <bch/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -18,6 +19,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 namespace bch::cli {
 namespace {
@@ -108,6 +112,22 @@ void run_watch(const WatchOptions& o, Globals& g) {
   auto match = non_empty(o.match);
   const std::string& agent = g.agent();
   auto& spool = g.spool();
+  // Every joined room is watched, each by a thread of its own beside this one; their
+  // messages are handled one at a time and labelled with their room.
+  auto rooms = g.reading_rooms();
+  bool labelled = rooms.size() > 1;
+  std::vector<std::unique_ptr<spool::Spool>> more;
+  std::string inboxes = fmt::format("{} ({}{})",
+                                    agent,
+                                    spool::describe_location(g.settings()),
+                                    labelled ? ", room " + room_label(g.settings().room) : "");
+  for (std::size_t i = 1; i < rooms.size(); ++i) {
+    more.push_back(spool::open_spool(rooms[i]));
+    inboxes += fmt::format(", {} ({}, room {})",
+                           require_agent(rooms[i]),
+                           spool::describe_location(rooms[i]),
+                           room_label(rooms[i].room));
+  }
 
   // SIGINT/SIGTERM become a stop request; the watch loop then returns normally, so
   // nothing is left half-claimed.
@@ -115,9 +135,9 @@ void run_watch(const WatchOptions& o, Globals& g) {
   SignalStop signals([&](int) { stop.request_stop(); });
 
   (void)std::fprintf(stderr,
-                     "watching the inbox of %s (%s)%s — ctrl-c to stop\n",
-                     agent.c_str(),
-                     spool::describe_location(g.settings()).c_str(),
+                     "watching the inbox%s of %s%s — ctrl-c to stop\n",
+                     labelled ? "es" : "",
+                     util::sanitize(inboxes, false).c_str(),
                      o.notify ? ", notifying"
                      : o.peek ? ", peeking"
                               : "");
@@ -128,8 +148,9 @@ void run_watch(const WatchOptions& o, Globals& g) {
                        "value itself\n");
   }
   bool notifier_warned = false;
-  auto handle = [&](const Message& m) {
-    print(format_brief(m) + "\n");
+  std::mutex one_at_a_time;
+  auto handle = [&](const Message& m, const std::string& room) {
+    print(format_brief(m, room) + "\n");
     if (o.notify && !notify(m) && !notifier_warned) {
       notifier_warned = true;
       util::warn("cannot show a desktop notification — is notify-send (libnotify-bin) installed?");
@@ -142,19 +163,41 @@ void run_watch(const WatchOptions& o, Globals& g) {
       }
     }
   };
-  spool.watch(
-      agent,
-      [&](const Message& m) {
-        if (!spool::wanted(m, match, o.urgent_only)) {
-          return;
-        }
-        if (o.peek || o.notify) {
-          handle(m);
-        } else {
-          spool.take(agent, m.id, false, handle);
-        }
-      },
-      stop.get_token());
+  auto watch_room = [&](spool::Spool& from, const std::string& as, const std::string& room) {
+    from.watch(
+        as,
+        [&](const Message& m) {
+          if (!spool::wanted(m, match, o.urgent_only)) {
+            return;
+          }
+          std::lock_guard lock(one_at_a_time);
+          if (o.peek || o.notify) {
+            handle(m, room);
+          } else {
+            from.take(as, m.id, false, [&](const Message& taken) { handle(taken, room); });
+          }
+        },
+        stop.get_token());
+  };
+  std::vector<std::jthread> threads;
+  for (std::size_t i = 0; i < more.size(); ++i) {
+    threads.emplace_back([&, i] {
+      std::string room = room_label(rooms[i + 1].room);
+      try {
+        watch_room(*more[i], *rooms[i + 1].agent, room);
+      } catch (const std::exception& e) {
+        util::warn(fmt::format("stopped watching room {}: {}", room, e.what()));
+      }
+    });
+  }
+  try {
+    watch_room(spool, agent, labelled ? room_label(g.settings().room) : "");
+  } catch (...) {
+    stop.request_stop();
+    throw;
+  }
+  stop.request_stop();
+  threads.clear();  // joins them
   if (signals.caught() == SIGINT) {
     throw Error(ErrorKind::interrupted, "");
   }

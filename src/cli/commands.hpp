@@ -18,11 +18,18 @@ public:
   Environment env = Environment::from_process();
   int verbosity = 0;
   bool quick = false;  // short network timeouts: the caller must not block a prompt
+  std::string room;    // --room: act in this joined room (see find_membership)
 
   const std::filesystem::path& home();
   Config& config();
+  // The room this command acts in: --room, else BACKCHANNEL_RELAY_ROOM when it names a
+  // joined room, else the top-level identity (environment beats config).
   const Settings& settings();
   spool::Spool& spool();
+  // Every room a reader covers (drain --hook, watch, MCP): the selected one only when
+  // --room, BACKCHANNEL_URL, BACKCHANNEL_RELAY_ROOM or BACKCHANNEL_BACKEND says which;
+  // else each joined room, the top-level one first.
+  std::vector<Settings> reading_rooms();
   // The identity, or the "no agent identity" usage error.
   const std::string& agent() { return require_agent(settings()); }
   // Forgets loaded config and settings (after `init` rewrote them).
@@ -52,6 +59,8 @@ void add_room(CLI::App& app, Globals& globals);
 void add_token(CLI::App& app, Globals& globals);
 void add_invite(CLI::App& app, Globals& globals);
 void add_join(CLI::App& app, Globals& globals);
+void add_rooms(CLI::App& app, Globals& globals);
+void add_leave(CLI::App& app, Globals& globals);
 void add_relay(CLI::App& app, Globals& globals);
 void add_setup(CLI::App& app, Globals& globals);
 void add_mcp(CLI::App& app, Globals& globals);

@@ -28,8 +28,8 @@ bool is_space(char c) {
 }
 
 // The header and the record's optional lines.
-std::string head(const Message& m) {
-  std::string out = format_header(m) + "\n";
+std::string head(const Message& m, std::string_view room) {
+  std::string out = format_header(m, room) + "\n";
   auto meta = [](std::string_view text) {
     return util::cut_chars(sanitize(text.substr(0, 4 * k_meta_chars), false), k_meta_chars);
   };
@@ -97,21 +97,22 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
-std::string format_header(const Message& m) {
-  return fmt::format("{} -> {}{} ({}, id {})",
+std::string format_header(const Message& m, std::string_view room) {
+  return fmt::format("{} -> {}{} ({}, id {}{})",
                      shown_name(m.from, false),
                      shown_name(m.to, true),
                      m.priority == Priority::urgent ? " [URGENT]" : "",
                      util::cut_chars(sanitize(std::string_view(m.ts).substr(0, 256), false), 40),
-                     sanitize(short_id(m.id), false));
+                     sanitize(short_id(m.id), false),
+                     room.empty() ? "" : ", room " + util::cut_chars(sanitize(room, false), 80));
 }
 
-std::string format_message(const Message& m) {
-  return head(m) + framed_body(m.body);
+std::string format_message(const Message& m, std::string_view room) {
+  return head(m, room) + framed_body(m.body);
 }
 
-std::string format_message_cut(const Message& m, std::size_t max_chars) {
-  std::string top = head(m);
+std::string format_message_cut(const Message& m, std::size_t max_chars, std::string_view room) {
+  std::string top = head(m, room);
   std::string body = framed_body(m.body);
   std::string whole = top + body;
   std::size_t total = util::utf8_length(whole);
@@ -123,7 +124,7 @@ std::string format_message_cut(const Message& m, std::size_t max_chars) {
                   k_body_mark,
                   total);
   std::size_t fixed = util::utf8_length(top) + util::utf8_length(note);
-  std::size_t room = max_chars > fixed ? max_chars - fixed : 0;
+  std::size_t space = max_chars > fixed ? max_chars - fixed : 0;
   // Whole lines of the framed body, as many as fit.
   std::string shown;
   std::size_t used = 0;
@@ -132,10 +133,10 @@ std::string format_message_cut(const Message& m, std::size_t max_chars) {
     std::size_t end = body.find('\n', start);
     std::string_view line = std::string_view(body).substr(start, end + 1 - start);
     std::size_t chars = util::utf8_length(line);
-    if (used + chars > room) {
+    if (used + chars > space) {
       // A long first line is shown in part rather than not at all.
-      if (shown.empty() && room > k_body_mark.size() + 1) {
-        shown = util::cut_chars(std::string(line.substr(0, line.size() - 1)), room - 1) + "\n";
+      if (shown.empty() && space > k_body_mark.size() + 1) {
+        shown = util::cut_chars(std::string(line.substr(0, line.size() - 1)), space - 1) + "\n";
       }
       break;
     }
@@ -147,7 +148,7 @@ std::string format_message_cut(const Message& m, std::size_t max_chars) {
   return util::utf8_length(cut) < total ? cut : whole;  // a note longer than what it saves
 }
 
-std::string format_brief(const Message& m) {
+std::string format_brief(const Message& m, std::string_view room) {
   std::string folded;
   bool in_space = false;
   for (char c : m.body) {
@@ -162,7 +163,7 @@ std::string format_brief(const Message& m) {
     folded += c;
   }
   folded = util::cut_chars(sanitize(folded, false), k_brief_body_chars);
-  return format_header(m) + ": " + folded;
+  return format_header(m, room) + ": " + folded;
 }
 
 std::string message_json(const Message& message) {

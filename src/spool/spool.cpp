@@ -90,13 +90,35 @@ std::size_t show_within_budget(Spool& spool,
                                std::size_t budget,
                                std::string_view more_hint,
                                const std::function<void(const std::string&)>& emit) {
+  std::vector<Candidate> all;
+  all.reserve(candidates.size());
+  for (const auto& m : candidates) {
+    all.push_back({m, 0});
+  }
+  return show_within_budget({{&spool, agent, ""}}, std::move(all), budget, more_hint, emit);
+}
+
+std::size_t show_within_budget(const std::vector<InboxSource>& sources,
+                               std::vector<Candidate> candidates,
+                               std::size_t budget,
+                               std::string_view more_hint,
+                               const std::function<void(const std::string&)>& emit) {
   if (candidates.empty()) {
     return 0;
   }
-  std::string top = fmt::format("[backchannel] {} message(s) for {}:\n{}\n",
-                                candidates.size(),
-                                util::sanitize(agent, false),
-                                k_frame_note);
+  std::stable_sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+    return message_before(a.message, b.message);
+  });
+  std::vector<std::string> names;  // each agent once, in the order of the sources
+  std::string agents;
+  for (const auto& source : sources) {
+    if (std::find(names.begin(), names.end(), source.agent) == names.end()) {
+      names.push_back(source.agent);
+      agents += (agents.empty() ? "" : ", ") + util::sanitize(source.agent, false);
+    }
+  }
+  std::string top = fmt::format(
+      "[backchannel] {} message(s) for {}:\n{}\n", candidates.size(), agents, k_frame_note);
   auto footer = [&](std::size_t waiting, bool cut) {
     return fmt::format(
         "\n[backchannel] {} message(s) wait unread{}: {} did not fit in this output ({} "
@@ -112,8 +134,10 @@ std::size_t show_within_budget(Spool& spool,
   std::size_t used = util::utf8_length(top);
   std::size_t claimed = 0;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const Message& message = candidates[i].message;
+    const InboxSource& source = sources.at(candidates[i].source);
     bool first = claimed == 0;  // the top lines go out with the first message
-    std::string shown = "\n" + format_message(candidates[i]);
+    std::string shown = "\n" + format_message(message, source.room);
     std::size_t chars = util::utf8_length(shown);
     if (used + chars + reserve > budget) {
       if (!first) {
@@ -121,14 +145,15 @@ std::size_t show_within_budget(Spool& spool,
         return claimed;
       }
       // Alone over the budget: shown cut, and left unread.
-      std::size_t room = budget > used + reserve + 1 ? budget - used - reserve - 1 : 0;
-      emit(top + "\n" + format_message_cut(candidates[i], room)
+      std::size_t space = budget > used + reserve + 1 ? budget - used - reserve - 1 : 0;
+      emit(top + "\n" + format_message_cut(message, space, source.room)
            + footer(candidates.size() - i, true));
       return claimed;
     }
     // The claimed copy is the candidate (same id, same file): its text is already made.
-    bool taken = spool.take(
-        agent, candidates[i].id, false, [&](const Message&) { emit(first ? top + shown : shown); });
+    bool taken = source.spool->take(source.agent, message.id, false, [&](const Message&) {
+      emit(first ? top + shown : shown);
+    });
     if (taken) {
       used += chars;
       ++claimed;

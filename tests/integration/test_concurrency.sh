@@ -7,7 +7,7 @@ per=${BCH_LOAD_PER_SENDER:-300}
 all=$((4 * per))
 
 "$BCH" init alice >/dev/null
-"$BCH" init bob >/dev/null
+as bob init bob >/dev/null
 
 # 4 concurrent senders.
 for s in 1 2 3 4; do

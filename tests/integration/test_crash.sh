@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 rounds=${BCH_CRASH_ROUNDS:-30}
 "$BCH" init alice >/dev/null
-"$BCH" init bob >/dev/null
+as bob init bob >/dev/null
 as alice sub crash >/dev/null
 RANDOM=${BCH_CRASH_SEED:-4242}  # reproducible kill times
 

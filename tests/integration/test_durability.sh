@@ -13,7 +13,7 @@ command -v strace >/dev/null || { echo "strace is not installed: skipped" >&2; e
 strace -qq -o /dev/null true 2>/dev/null || { echo "strace cannot trace here: skipped" >&2; exit 77; }
 
 "$BCH" init bob >/dev/null
-"$BCH" init alice >/dev/null
+as alice init alice >/dev/null
 calls=openat,write,fdatasync,fsync,rename,renameat,renameat2,unlink,unlinkat,flock
 
 # events <trace>: one line per call that matters, with file descriptors resolved to the

@@ -24,8 +24,8 @@ expect_fail 2 'error: no agent identity — run `bch init <name>` first (or set 
 expect_eq "$("$BCH" drain --hook 2>&1; echo "rc=$?")" "rc=0" "hook without identity: silent, exit 0"
 [ ! -e "$BACKCHANNEL_HOME" ] || fail "reading commands created the home"
 
-"$BCH" init alice >/dev/null
-"$BCH" init bob >/dev/null
+"$BCH" init bob >/dev/null  # the home is bob; alice speaks through BACKCHANNEL_AGENT
+as alice init alice >/dev/null
 before=$(snapshot)
 
 # Names that could reach outside the spool, and other invalid names.

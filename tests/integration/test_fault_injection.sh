@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 "$BCH" init alice >/dev/null
 for a in bob carol dave; do
-  "$BCH" init "$a" >/dev/null
+  as "$a" init "$a" >/dev/null
   as "$a" sub crew >/dev/null
 done
 
@@ -66,7 +66,7 @@ if mount -t tmpfs -o size=64k tmpfs "$T/small" 2>/dev/null; then
   MOUNTS+=("$T/small")
   export BACKCHANNEL_HOME=$T/small/home
   "$BCH" init alice >/dev/null
-  "$BCH" init bob >/dev/null
+  as bob init bob >/dev/null
   as alice send @bob "before the disk filled" >/dev/null
   head -c 60000 /dev/zero >"$T/small/filler" 2>/dev/null || true
   big=$(head -c 20000 /dev/zero | tr '\0' x)

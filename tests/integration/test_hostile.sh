@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 "$BCH" init alice >/dev/null
-"$BCH" init dana >/dev/null
+as dana init dana >/dev/null
 export BACKCHANNEL_AGENT=dana
 
 # 1. One message cannot forge another: the fake header is a quoted body line.

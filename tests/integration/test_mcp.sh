@@ -69,7 +69,7 @@ session() {
 }
 
 "$BCH" init alice >/dev/null
-"$BCH" init bob >/dev/null
+as bob init bob >/dev/null
 session local
 
 start_relay --token room-secret

@@ -26,9 +26,12 @@ at c init carol --url "$RELAY_URL" --token team-secret >/dev/null
 expect_run 0 "alice via $RELAY_URL" "" at a whoami  # whoami
 expect_run 0 "{\"agent\":\"alice\",\"home\":\"$T/a\",\"backend\":\"relay\",\"url\":\"$RELAY_URL\",\"room\":\"default\"}" \
   "" at a whoami --json  # whoami --json, no token
-# A joined config holds an agent token, which cannot register another name.
-expect_fail 1 'error: unauthorized — a new name on this relay needs the room token: `bch join <invite> --as alicia`, or `bch init alicia --token <room token>`' \
+# Another name takes --force; even then, the agent token a joined config holds cannot
+# register it.
+expect_fail 1 "error: this home is already \"alice\" on $RELAY_URL — add --force to make it \"alicia\" (the old config is kept in a backup), or set BACKCHANNEL_AGENT=alicia for one session" \
   at a init alicia
+expect_fail 1 'error: unauthorized — a new name on this relay needs the room token: `bch join <invite> --as alicia`, or `bch init alicia --token <room token>`' \
+  at a init alicia --force
 expect_eq "$(jq -r .agent "$T/a/config.json")" "alice" "a refused init changes nothing"
 expect_fail 1 'error: agent name "bob" is registered — present its token to re-register' \
   at d init bob --url "$RELAY_URL" --token team-secret

@@ -4,8 +4,19 @@
 source "$(dirname "$0")/lib.sh"
 
 expect_run 0 'registered as "alice" (local spool)' "" "$BCH" init alice
-expect_run 0 'registered as "bob" (local spool)' "" "$BCH" init bob
-expect_eq "$(jq -r .agent "$BACKCHANNEL_HOME/config.json")" "bob" "init saves the identity"
+# Another name never silently replaces the home's identity.
+expect_fail 1 'error: this home is already "alice" on the local spool — add --force to make it "bob" (the old config is kept in a backup), or set BACKCHANNEL_AGENT=bob for one session' \
+  "$BCH" init bob
+expect_eq "$(jq -r .agent "$BACKCHANNEL_HOME/config.json")" "alice" "a refused init changes nothing"
+# A session speaking as bob registers him and leaves the home's identity alone.
+expect_run 0 'registered as "bob" (local spool)' "" as bob init bob
+expect_eq "$(jq -r .agent "$BACKCHANNEL_HOME/config.json")" "alice" "as bob, init bob keeps alice"
+expect_run 0 "*" "" "$BCH" init bob --force
+expect_match "$RUN_OUT" "^registered as \"bob\" \(local spool\)
+the identity it replaced is kept in $BACKCHANNEL_HOME/backups/config-[0-9T]+Z\.json$" "init --force"
+expect_eq "$(jq -r .agent "$BACKCHANNEL_HOME/config.json")" "bob" "init --force saves the identity"
+expect_eq "$(jq -r .agent "$BACKCHANNEL_HOME"/backups/config-*.json)" "alice" "the old config is backed up"
+expect_eq "$(stat -c %a "$BACKCHANNEL_HOME"/backups/config-*.json)" "600" "backup mode"
 expect_eq "$(stat -c %a "$BACKCHANNEL_HOME/config.json")" "600" "config mode"
 expect_eq "$(stat -c %a "$BACKCHANNEL_HOME/spool/bob/new")" "700" "inbox mode"
 expect_run 0 "bob via local spool" "" "$BCH" whoami  # whoami
@@ -70,7 +81,7 @@ expect_match "$out" "alice -> bob \[URGENT\]" "hook prints the message"
 expect_run 0 "" "" "$BCH" drain --hook --match git@github.com:org/myrepo.git  # then silent
 
 # Channels: fan-out excludes the sender; each copy is claimed on its own.
-"$BCH" init carol >/dev/null
+as carol init carol >/dev/null
 expect_run 0 'registered as "bob" (local spool)' "" "$BCH" init bob  # init again is harmless
 expect_run 0 "subscribed to #dev" "" as bob sub dev  # sub output
 expect_run 0 "subscribed to #dev" "" as carol sub '#dev'  # sub with #

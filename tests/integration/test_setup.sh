@@ -39,7 +39,7 @@ cmp -s "$T/sh/.claude/skills/backchannel/SKILL.md" "$(dirname "$0")/../../SKILL.
 
 # The hook itself works: run it the way Claude Code does, in a git-less folder.
 BACKCHANNEL_AGENT=alice "$BCH" init alice >/dev/null
-"$BCH" init bob >/dev/null
+as bob init bob >/dev/null
 as bob send @alice "via the hook" >/dev/null
 hook_out=$(cd "$T" && BACKCHANNEL_AGENT=alice sh -c "$hook")
 expect_match "$hook_out" '^\[backchannel\] 1 message\(s\) for alice:' "the installed hook drains"

@@ -12,7 +12,7 @@ FAKE
 chmod +x "$T/bin/notify-send"
 
 "$BCH" init alice >/dev/null
-"$BCH" init bob >/dev/null
+as bob init bob >/dev/null
 
 (cd "$T/cwd" && PATH="$T/bin:$PATH" BACKCHANNEL_AGENT=alice exec "$BCH" watch --urgent-only --notify \
   >"$T/watch.out" 2>"$T/watch.err") &

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 
 "$BCH" init alice >/dev/null
-"$BCH" init bob >/dev/null
+as bob init bob >/dev/null
 
 # start_watch <name> <args...>: a watcher as bob, output in $T/<name>.out/.err.
 start_watch() {

@@ -133,6 +133,24 @@ std::size_t show_within_budget(Spool& spool,
                                std::string_view more_hint,
                                const std::function<void(const std::string&)>& emit);
 
+// The same over several joined rooms: each candidate names its source (a spool, the
+// agent it reads as, and the room label its messages are shown with), candidates are
+// shown oldest first whatever their room, and the first line names every agent.
+struct InboxSource {
+  Spool* spool;
+  std::string agent;
+  std::string room;  // empty: not labelled (one room only)
+};
+struct Candidate {
+  Message message;
+  std::size_t source;  // index into the sources
+};
+std::size_t show_within_budget(const std::vector<InboxSource>& sources,
+                               std::vector<Candidate> candidates,
+                               std::size_t budget,
+                               std::string_view more_hint,
+                               const std::function<void(const std::string&)>& emit);
+
 // True if a reader with `match` (and `urgent_only`) should see `message`.
 bool wanted(const Message& message, const std::optional<std::string>& match, bool urgent_only);
 
