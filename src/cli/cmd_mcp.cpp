@@ -4,6 +4,9 @@
 
 #include <unistd.h>
 
+#include <memory>
+#include <vector>
+
 namespace bch::cli {
 namespace {
 
@@ -13,6 +16,20 @@ void run_mcp(std::size_t budget, Globals& g) {
   mcp::Session session;
   session.spool = [&g]() -> spool::Spool& { return g.spool(); };
   session.agent = [&g]() -> const std::string& { return g.agent(); };
+  // The other joined rooms' spools, opened on first use and kept for the session.
+  auto others = std::make_shared<std::vector<std::unique_ptr<spool::Spool>>>();
+  session.rooms = [&g, others]() {
+    auto settings = g.reading_rooms();
+    std::vector<mcp::Room> rooms{{room_label(settings[0].room), &g.spool(), g.agent()}};
+    for (std::size_t i = 1; i < settings.size(); ++i) {
+      if (others->size() < i) {
+        others->push_back(spool::open_spool(settings[i]));
+      }
+      rooms.push_back(
+          {room_label(settings[i].room), (*others)[i - 1].get(), require_agent(settings[i])});
+    }
+    return rooms;
+  };
   session.default_match = mcp::session_context();
   session.budget = budget;
   mcp::Server(std::move(session)).serve(STDIN_FILENO, STDOUT_FILENO);

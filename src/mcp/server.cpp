@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -80,16 +81,23 @@ json tool(const char* name, const char* description, json schema) {
 
 const json& tool_list() {
   static const json tools = [] {
+    json room = string_property(
+        "for a home in several rooms: act in this joined room only (its id, a 4+ character "
+        "prefix, or default); without it, bch_inbox and bch_peek read every room and other "
+        "tools act in the first");
     json match_only = object_schema(
         json{{"match",
               string_property("this session's repository URL or path; scoped messages must "
-                              "match it (default: this session's repository)")}},
+                              "match it (default: this session's repository)")},
+             {"room", room}},
         {});
     json channel_only = object_schema(
-        json{{"channel", string_property("channel name, with or without the leading #")}},
+        json{{"channel", string_property("channel name, with or without the leading #")},
+             {"room", room}},
         {"channel"});
     json send_schema = object_schema(
         json{
+            {"room", room},
             {"target", string_property("@agent for one agent, #channel for its subscribers")},
             {"body", string_property("the message text (markdown welcome; at most 1 MiB)")},
             {"priority",
@@ -113,16 +121,17 @@ const json& tool_list() {
              match_only),
         tool("bch_agents",
              "List the registered agents, their channels and when each was last seen.",
-             object_schema(json::object(), {})),
+             object_schema(json{{"room", room}}, {})),
         tool("bch_subscribe", "Subscribe to a channel, creating it if needed.", channel_only),
         tool("bch_peek",
              "List your unread messages without claiming them; claim each with bch_take once it "
              "is handled, so a crash mid-way loses nothing.",
              match_only),
-        tool(
-            "bch_take",
-            "Claim one unread message by its id (or the 8-character id shown with it).",
-            object_schema(json{{"id", string_property("the message id or its short id")}}, {"id"})),
+        tool("bch_take",
+             "Claim one unread message by its id (or the 8-character id shown with it).",
+             object_schema(
+                 json{{"id", string_property("the message id or its short id")}, {"room", room}},
+                 {"id"})),
         tool("bch_unsubscribe", "Unsubscribe from a channel.", channel_only),
     });
   }();
@@ -153,12 +162,16 @@ std::string required_string(const json& args, const char* key) {
 constexpr std::string_view k_more_hint =
     "Call bch_inbox again for them, or bch_peek to list them and bch_take to claim one.";
 
-// The framed messages after the note on how to read them.
-std::string format_list(const std::vector<Message>& messages) {
+// The framed messages, oldest first, after the note on how to read them.
+std::string format_list(const std::vector<spool::InboxSource>& sources,
+                        std::vector<spool::Candidate> messages) {
+  std::stable_sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) {
+    return message_before(a.message, b.message);
+  });
   std::string out(k_frame_note);
   out += '\n';
   for (const auto& m : messages) {
-    out += "\n" + format_message(m);
+    out += "\n" + format_message(m.message, sources.at(m.source).room);
   }
   return out;
 }
@@ -166,6 +179,45 @@ std::string format_list(const std::vector<Message>& messages) {
 class Tools {
 public:
   Tools(Session& session, const json& args) : m_session(session), m_args(args) {}
+
+  // The rooms this call covers: the one its `room` argument names, else every joined
+  // room (labelled when there are several).
+  std::vector<Room> rooms() {
+    auto wanted = optional_string(m_args, "room");
+    std::vector<Room> all;
+    if (m_session.rooms) {
+      all = m_session.rooms();
+    }
+    if (all.empty()) {
+      all.push_back({"", &m_session.spool(), m_session.agent()});
+    }
+    if (!wanted) {
+      if (all.size() == 1) {
+        all[0].label.clear();
+      }
+      return all;
+    }
+    std::vector<Room> named;
+    std::string joined;
+    for (const auto& r : all) {
+      joined += (joined.empty() ? "" : ", ") + r.label;
+      if (r.label == *wanted || (wanted->size() >= 4 && r.label.starts_with(*wanted))) {
+        named.push_back(r);
+      }
+    }
+    if (named.size() != 1) {
+      throw Error(ErrorKind::usage,
+                  fmt::format("room {} {} — joined: {}",
+                              in_quotes(*wanted),
+                              named.empty() ? "is not one this home has joined" : "is ambiguous",
+                              joined.empty() ? "none" : joined));
+    }
+    named[0].label.clear();  // one room: its messages need no label
+    return named;
+  }
+
+  // The room a tool that acts in one room uses: the named one, else the first.
+  Room room() { return rooms().front(); }
 
   std::string call(const std::string& name) {
     if (name == "bch_send") {
@@ -213,8 +265,8 @@ private:
         options.refs.push_back(ref.get<std::string>());
       }
     }
-    const std::string& from = m_session.agent();
-    Message sent = m_session.spool().send(from, target, body, options);
+    Room in = room();
+    Message sent = in.spool->send(in.agent, target, body, options);
     return fmt::format("sent {} to {}", short_id(sent.id), target);
   }
 
@@ -225,24 +277,31 @@ private:
 
   std::string inbox(bool claim) {
     auto wanted = match();
-    const std::string& agent = m_session.agent();
-    auto& spool = m_session.spool();
-    auto candidates = spool::unread_matching(spool, agent, wanted);
+    auto covered = rooms();
+    std::vector<spool::InboxSource> sources;
+    std::vector<spool::Candidate> candidates;
+    for (const auto& r : covered) {
+      sources.push_back({r.spool, r.agent, r.label});
+      for (auto& m : spool::unread_matching(*r.spool, r.agent, wanted)) {
+        candidates.push_back({std::move(m), sources.size() - 1});
+      }
+    }
     if (!claim) {
-      return candidates.empty() ? "inbox empty" : format_list(candidates);
+      return candidates.empty() ? "inbox empty" : format_list(sources, std::move(candidates));
     }
     // Claimed only as the result is built: a message that does not fit stays unread.
     std::string out;
-    spool::show_within_budget(
-        spool, agent, candidates, m_session.budget, k_more_hint, [&](const std::string& text) {
-          out += text;
-        });
+    spool::show_within_budget(sources,
+                              std::move(candidates),
+                              m_session.budget,
+                              k_more_hint,
+                              [&](const std::string& text) { out += text; });
     return out.empty() ? "inbox empty" : out;
   }
 
   std::string agents() {
     std::string out;
-    for (const auto& a : m_session.spool().agents()) {
+    for (const auto& a : room().spool->agents()) {
       out += (out.empty() ? "" : "\n") + format_agent(a);
     }
     return out.empty() ? "no agents yet" : out;
@@ -250,29 +309,43 @@ private:
 
   std::string subscription(bool subscribe) {
     std::string channel = normalize_channel(required_string(m_args, "channel"));
-    const std::string& agent = m_session.agent();
+    Room in = room();
     if (subscribe) {
-      m_session.spool().subscribe(agent, channel);
+      in.spool->subscribe(in.agent, channel);
       return "subscribed to " + channel;
     }
-    m_session.spool().unsubscribe(agent, channel);
+    in.spool->unsubscribe(in.agent, channel);
     return "unsubscribed from " + channel;
   }
 
   std::string take() {
     std::string handle = required_string(m_args, "id");
     check_message_id(handle);
-    const std::string& agent = m_session.agent();
-    auto& spool = m_session.spool();
-    auto id = spool::find_unread(spool, agent, handle);
+    // The room that holds it; the same handle in two rooms is ambiguous.
+    std::optional<Room> holder;
+    std::optional<std::string> id;
+    for (const auto& r : rooms()) {
+      if (auto found = spool::find_unread(*r.spool, r.agent, handle)) {
+        if (holder) {
+          throw Error(ErrorKind::usage,
+                      fmt::format("id prefix {} is ambiguous — it matches unread messages in "
+                                  "rooms {} and {}; give the room",
+                                  handle,
+                                  holder->label,
+                                  r.label));
+        }
+        holder = r;
+        id = found;
+      }
+    }
     std::optional<Message> taken;
-    if (id) {
-      taken = spool.take(agent, *id, false);
+    if (holder) {
+      taken = holder->spool->take(holder->agent, *id, false);
     }
     if (!taken) {
       throw Error(ErrorKind::not_found, fmt::format("no unread message with id {}", handle));
     }
-    return std::string(k_frame_note) + "\n\n" + format_message(*taken);
+    return std::string(k_frame_note) + "\n\n" + format_message(*taken, holder->label);
   }
 
   Session& m_session;

@@ -25,7 +25,9 @@ struct Scratch {
     server = std::make_unique<bch::mcp::Server>(
         bch::mcp::Session{[this]() -> bch::spool::Spool& { return *spool; },
                           [this]() -> const std::string& { return agent; },
-                          std::string("github.com/org/repo")});
+                          std::string("github.com/org/repo"),
+                          bch::spool::k_default_budget,
+                          {}});
   }
   ~Scratch() {
     std::error_code ec;

@@ -81,6 +81,30 @@ expect_match "$(cat "$T/watch.out")" "room $room_b\\): live in B" "watch labels 
 kill -INT "$watch_pid"
 wait "$watch_pid" || true
 
+# MCP: bch_peek reads both rooms (labelled), bch_take finds the room that holds the
+# message, and a room argument makes a tool act in that room only.
+at bob send @alice "mcp from A" >/dev/null
+at carol send @alice-b "mcp from B" >/dev/null
+mcp() {
+  printf '%s\n' "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$1\",\"arguments\":$2}}" |
+    BACKCHANNEL_HOME=$T/alice "$BCH" mcp | jq -r '(if .result.isError then "ERROR: " else "" end) + .result.content[0].text'
+}
+out=$(mcp bch_peek '{}')
+expect_match "$out" "bob -> @alice \(.*, room $room_a\)
+  │ mcp from A" "bch_peek shows room A's message, labelled"
+expect_match "$out" "carol -> @alice-b \(.*, room $room_b\)
+  │ mcp from B" "and room B's"
+expect_eq "$(mcp bch_peek "{\"room\":\"$room_b\"}" | grep -c 'mcp from')" "1" "a room argument reads one room"
+short=$(at alice --room "$room_b" inbox --json | jq -r '.[0].id[-8:]')
+expect_match "$(mcp bch_take "{\"id\":\"$short\"}")" "carol -> @alice-b \(.*, room $room_b\)" \
+  "bch_take finds the room that holds the message"
+expect_eq "$(mcp bch_send "{\"room\":\"$room_b\",\"target\":\"@carol\",\"body\":\"via mcp\"}" | cut -c1-5)" "sent " \
+  "bch_send in room B"
+expect_eq "$(at carol drain --json | jq -r '.[0] | .from + ": " + .body')" "alice-b: via mcp" "carol gets it"
+expect_eq "$(mcp bch_agents '{"room":"nowhere"}')" \
+  "ERROR: room \"nowhere\" is not one this home has joined — joined: $room_a, $room_b" "an unknown room"
+at alice drain >/dev/null
+
 # Joining again: the same name is a re-join; another name in the same room takes --force.
 expect_run 0 "*" "" at alice join "$invite_a" --as alice --no-hooks
 expect_eq "$(head -n1 <<<"$RUN_OUT")" "already in room $room_a on $RELAY_URL as \"alice\"" "re-join"

@@ -29,7 +29,9 @@ struct Fixture {
                                               }
                                               return agent;
                                             },
-                                            std::string("github.com/org/repo")}};
+                                            std::string("github.com/org/repo"),
+                                            bch::spool::k_default_budget,
+                                            {}}};
 
   Fixture() {
     spool.register_agent("alice");

@@ -9,12 +9,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bch::mcp {
 
 // The protocol revisions this server speaks, newest first.
 inline constexpr const char* k_protocol_versions[] = {
     "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+
+// One joined relay room the tools can act in.
+struct Room {
+  std::string label;  // the room id, or "default"
+  spool::Spool* spool;
+  std::string agent;
+};
 
 // Where the tools find the spool and the identity. Both are asked for on each tool call,
 // so a server started before `bch init` answers `initialize` and reports the missing
@@ -27,6 +35,11 @@ struct Session {
   std::optional<std::string> default_match;
   // At most this many characters in a bch_inbox result; what does not fit stays unread.
   std::size_t budget = spool::k_default_budget;
+  // Every joined room, the one of `spool` and `agent` first, for a home in several (unset:
+  // just that one). bch_inbox and bch_peek then read them all and label each message
+  // with its room, bch_take finds the message in whichever holds it, and every tool's
+  // `room` argument makes it act in one room only.
+  std::function<std::vector<Room>()> rooms;
 };
 
 class Server {
