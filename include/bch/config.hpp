@@ -23,6 +23,7 @@ struct Environment {
   std::optional<std::string> brain_room;     // BACKCHANNEL_ROOM
   std::optional<std::string> brain_url;      // UNISON_API_URL
   std::optional<std::string> setup_home;     // BACKCHANNEL_SETUP_HOME
+  std::optional<std::string> codex_home;     // CODEX_HOME
   std::optional<std::string> admin_token;    // BACKCHANNEL_ADMIN_TOKEN
   std::optional<std::string> log_level;      // BCH_LOG
   std::optional<std::string> user_home;      // HOME

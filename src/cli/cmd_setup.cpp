@@ -3,6 +3,7 @@
 
 #include <bch/error.hpp>
 #include <bch/setup/setup.hpp>
+#include <bch/util/log.hpp>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,43 @@ std::string own_path() {
   return path.string();
 }
 
+// What the harnesses should run: this binary under a name that survives rebuilds and
+// upgrades. The first `bch` on PATH that is this binary (an installed copy, or a link
+// such as ~/.local/bin/bch) is named as it is found, not resolved; else this binary's own
+// path, with a warning when that is a build folder (a CMakeCache.txt above it), which
+// `make clean` would pull from under every hook.
+std::string stable_path(const std::string& own, const std::optional<std::string>& path) {
+  namespace fs = std::filesystem;
+  const std::string dirs = path.value_or("");
+  std::string_view rest = dirs;
+  while (!rest.empty()) {
+    auto colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
+    if (dir.empty() || dir.front() != '/') {
+      continue;  // a relative PATH entry names nothing stable
+    }
+    std::error_code ec;
+    fs::path candidate = fs::path(std::string(dir)) / "bch";
+    if (fs::equivalent(candidate, own, ec) && !ec) {
+      return candidate.string();
+    }
+  }
+  std::error_code ec;
+  fs::path dir = fs::path(own).parent_path();
+  for (int up = 0; up < 4 && !dir.empty() && dir != dir.root_path();
+       ++up, dir = dir.parent_path()) {
+    if (fs::exists(dir / "CMakeCache.txt", ec)) {
+      util::warn(
+          fmt::format("{} is in a build folder: the hooks would break at the next `make "
+                      "clean` — install bch (`make install`) and run `bch setup` again",
+                      own));
+      break;
+    }
+  }
+  return own;
+}
+
 }  // namespace
 
 void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
@@ -38,9 +76,16 @@ void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
   }
   options.home = *home;
   options.test_home = g.env.setup_home.has_value();
-  options.bch = own_path();
+  options.bch = stable_path(own_path(), g.env.path);
   options.path = g.env.path;
-  options.backchannel_home = g.env.home;
+  // The default home needs no variable; any other must travel with the commands.
+  bool default_home =
+      g.env.home && g.env.user_home
+      && std::filesystem::path(*g.env.home).lexically_normal()
+             == (std::filesystem::path(*g.env.user_home) / ".backchannel").lexically_normal();
+  options.backchannel_home = default_home ? std::nullopt : g.env.home;
+  options.agent = g.env.agent;
+  options.codex_home = g.env.codex_home;
   options.harnesses = harnesses;
   options.hooks = hooks;
   options.wake = wake;

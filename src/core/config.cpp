@@ -133,6 +133,7 @@ Environment Environment::from_process() {
   env.brain_room = env_var("BACKCHANNEL_ROOM");
   env.brain_url = env_var("UNISON_API_URL");
   env.setup_home = env_var("BACKCHANNEL_SETUP_HOME");
+  env.codex_home = env_var("CODEX_HOME");
   env.admin_token = env_var("BACKCHANNEL_ADMIN_TOKEN");
   env.log_level = env_var("BCH_LOG");
   env.user_home = env_var("HOME");

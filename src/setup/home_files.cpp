@@ -33,7 +33,7 @@ std::size_t line_of(const std::string& text, std::size_t offset) {
 
 }  // namespace
 
-HomeFiles::HomeFiles(const fs::path& home) {
+HomeFiles::HomeFiles(const fs::path& home, std::string shown) : m_shown(std::move(shown)) {
   std::error_code ec;
   m_home = fs::canonical(home, ec);
   if (ec || !fs::is_directory(m_home)) {
@@ -41,8 +41,8 @@ HomeFiles::HomeFiles(const fs::path& home) {
   }
 }
 
-std::string HomeFiles::display(const fs::path& relative) {
-  return "~/" + relative.generic_string();
+std::string HomeFiles::display(const fs::path& relative) const {
+  return m_shown + "/" + relative.generic_string();
 }
 
 fs::path HomeFiles::resolve(const fs::path& relative) const {

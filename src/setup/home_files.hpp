@@ -13,11 +13,12 @@ namespace bch::setup {
 // (symlinks followed) before use and refused if it leads outside the home.
 class HomeFiles {
 public:
-  // Throws Error(usage) when `home` does not exist.
-  explicit HomeFiles(const std::filesystem::path& home);
+  // Throws Error(usage) when `home` does not exist. `shown` names the root in output
+  // ("~" for the home; a harness folder of its own, such as CODEX_HOME, by its path).
+  explicit HomeFiles(const std::filesystem::path& home, std::string shown = "~");
 
   // "~/.claude/settings.json": how a file is named in output and errors.
-  static std::string display(const std::filesystem::path& relative);
+  std::string display(const std::filesystem::path& relative) const;
 
   bool exists(const std::filesystem::path& relative) const;
 
@@ -36,6 +37,7 @@ private:
   std::filesystem::path resolve(const std::filesystem::path& relative) const;
 
   std::filesystem::path m_home;
+  std::string m_shown;
 };
 
 // A JSON settings file as setup edits it: by editing its text, not by writing back a
@@ -53,7 +55,7 @@ public:
   JsonFile(const HomeFiles& files, std::filesystem::path relative, bool comments = false);
 
   const Json& value() const { return m_value; }
-  std::string name() const { return HomeFiles::display(m_relative); }
+  std::string name() const { return m_files.display(m_relative); }
 
   // The value at `path` (keys of nested objects); nothing if absent. Throws
   // Error(protocol) naming the file when a step on the way is not an object.

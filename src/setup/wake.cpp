@@ -61,9 +61,8 @@ void run_manager(const std::vector<std::string>& argv, const std::string& hint) 
 
 std::string systemd_unit(const Options& o) {
   std::string environment;
-  if (o.backchannel_home) {
-    environment =
-        fmt::format("Environment={}\n", systemd_word("BACKCHANNEL_HOME=" + *o.backchannel_home));
+  for (const auto& [name, value] : setup::environment(o)) {
+    environment += fmt::format("Environment={}\n", systemd_word(name + "=" + value));
   }
   return fmt::format(
       "[Unit]\n"
@@ -85,14 +84,12 @@ std::string systemd_unit(const Options& o) {
 
 std::string launchd_plist(const Options& o) {
   std::string environment;
-  if (o.backchannel_home) {
-    environment = fmt::format(
-        "  <key>EnvironmentVariables</key>\n"
-        "  <dict>\n"
-        "    <key>BACKCHANNEL_HOME</key>\n"
-        "    <string>{}</string>\n"
-        "  </dict>\n",
-        xml_escape(*o.backchannel_home));
+  for (const auto& [name, value] : setup::environment(o)) {
+    environment +=
+        fmt::format("    <key>{}</key>\n    <string>{}</string>\n", name, xml_escape(value));
+  }
+  if (!environment.empty()) {
+    environment = "  <key>EnvironmentVariables</key>\n  <dict>\n" + environment + "  </dict>\n";
   }
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -131,7 +128,7 @@ void install_wake(const Options& o,
   fs::path file = fs::path("Library/LaunchAgents") / (std::string(k_launchd_label) + ".plist");
   bool changed = files.write(file, launchd_plist(o), 0644);
   report(fmt::format(
-      "[wake] {} {}", changed ? "installed" : "already installed:", HomeFiles::display(file)));
+      "[wake] {} {}", changed ? "installed" : "already installed:", files.display(file)));
   if (o.test_home) {
     report("[wake] not loaded: BACKCHANNEL_SETUP_HOME is set");
     return;
@@ -144,7 +141,7 @@ void install_wake(const Options& o,
   fs::path file = fs::path(".config/systemd/user") / k_unit_name;
   bool changed = files.write(file, systemd_unit(o), 0644);
   report(fmt::format(
-      "[wake] {} {}", changed ? "installed" : "already installed:", HomeFiles::display(file)));
+      "[wake] {} {}", changed ? "installed" : "already installed:", files.display(file)));
   if (o.test_home) {
     report("[wake] not started: BACKCHANNEL_SETUP_HOME is set");
     return;

@@ -4,6 +4,11 @@
 # byte-for-byte idempotence, and `join` against a relay ending with hooks installed.
 source "$(dirname "$0")/lib.sh"
 
+# An installed copy: setup warns about a binary in a build folder (tested below).
+build_bch=$BCH
+mkdir -p "$T/installed"
+cp "$BCH" "$T/installed/bch"
+BCH=$T/installed/bch
 bch_abs=$(readlink -f "$BCH")
 export BACKCHANNEL_SETUP_HOME=$T/sh
 mkdir -p "$T/sh/.claude" "$T/sh/.gemini"
@@ -25,15 +30,17 @@ expect_eq "$out" "[claude] added the UserPromptSubmit hook to ~/.claude/settings
 [gemini] added the messaging section to ~/.gemini/GEMINI.md" "setup output"
 
 hook=$(jq -r '.hooks.UserPromptSubmit[0].hooks[0].command' "$T/sh/.claude/settings.json")
-expect_eq "$hook" "$bch_abs drain --hook --match \"\$(git remote get-url origin 2>/dev/null || pwd)\"" "hook command"
+# This home is not ~/.backchannel: every command setup writes carries it.
+expect_eq "$hook" "BACKCHANNEL_HOME=$BACKCHANNEL_HOME $bch_abs drain --hook --match \"\$(git remote get-url origin 2>/dev/null || pwd)\"" "hook command"
 expect_eq "$(jq -r '.hooks.Stop[0].hooks[0].command' "$T/sh/.claude/settings.json")" "say done" "other hooks kept"
 expect_eq "$(jq -c '.mcpServers.backchannel' "$T/sh/.claude.json")" \
-  "{\"type\":\"stdio\",\"command\":\"$bch_abs\",\"args\":[\"mcp\"]}" "claude MCP entry"
+  "{\"type\":\"stdio\",\"command\":\"$bch_abs\",\"args\":[\"mcp\"],\"env\":{\"BACKCHANNEL_HOME\":\"$BACKCHANNEL_HOME\"}}" "claude MCP entry"
 expect_eq "$(jq -c '.mcpServers.backchannel' "$T/sh/.gemini/settings.json")" \
-  "{\"command\":\"$bch_abs\",\"args\":[\"mcp\"]}" "gemini MCP entry"
+  "{\"command\":\"$bch_abs\",\"args\":[\"mcp\"],\"env\":{\"BACKCHANNEL_HOME\":\"$BACKCHANNEL_HOME\"}}" "gemini MCP entry"
 expect_eq "$(cat "$T/sh/.codex/config.toml")" "[mcp_servers.backchannel]
 command = \"$bch_abs\"
-args = [\"mcp\"]" "codex config"
+args = [\"mcp\"]
+env = { BACKCHANNEL_HOME = \"$BACKCHANNEL_HOME\" }" "codex config"
 cmp -s "$T/sh/.claude/skills/backchannel/SKILL.md" "$(dirname "$0")/../../SKILL.md" ||
   fail "the installed skill is not the repository's SKILL.md"
 
@@ -41,7 +48,8 @@ cmp -s "$T/sh/.claude/skills/backchannel/SKILL.md" "$(dirname "$0")/../../SKILL.
 BACKCHANNEL_AGENT=alice "$BCH" init alice >/dev/null
 as bob init bob >/dev/null
 as bob send @alice "via the hook" >/dev/null
-hook_out=$(cd "$T" && BACKCHANNEL_AGENT=alice sh -c "$hook")
+# The harness runs it without our environment: the hook must find the home by itself.
+hook_out=$(cd "$T" && env -u BACKCHANNEL_HOME BACKCHANNEL_AGENT=alice sh -c "$hook")
 expect_match "$hook_out" '^\[backchannel\] 1 message\(s\) for alice:' "the installed hook drains"
 
 # Second run: no byte changes.
@@ -89,3 +97,55 @@ expect_match "$out" '\[claude\] added the UserPromptSubmit hook to ~/.claude/set
 expect_eq "$(jq -r '.hooks.UserPromptSubmit | length' "$HOME/.claude/settings.json")" "1" "one hook after join"
 out=$(at k join "$invite" --as kim --no-hooks)
 expect_eq "$(grep -c '^\[' <<<"$out" || true)" "0" "--no-hooks skips the harness set-up"
+
+# The default home (~/.backchannel) needs no variable; an agent set for the session is
+# carried; a hook setup wrote for another binary or home is brought up to date, one
+# written by hand is left alone.
+export BACKCHANNEL_SETUP_HOME=$T/sh
+rm -rf "$T/sh" && mkdir -p "$T/sh/.claude"
+tail_cmd=' drain --hook --match "$(git remote get-url origin 2>/dev/null || pwd)"'
+jq -n --arg c "/old/build/bch$tail_cmd" '{hooks: {UserPromptSubmit: [{hooks: [{type: "command", command: $c}]}]}}' \
+  >"$T/sh/.claude/settings.json"
+out=$(BACKCHANNEL_HOME=$HOME/.backchannel BACKCHANNEL_AGENT=alice "$BCH" setup)
+expect_match "$out" '^\[claude\] updated the UserPromptSubmit hook in ~/.claude/settings.json' "an old hook is updated"
+expect_eq "$(jq -r '.hooks.UserPromptSubmit | length' "$T/sh/.claude/settings.json")" "1" "not added twice"
+expect_eq "$(jq -r '.hooks.UserPromptSubmit[0].hooks[0].command' "$T/sh/.claude/settings.json")" \
+  "BACKCHANNEL_AGENT=alice $bch_abs$tail_cmd" "default home: no BACKCHANNEL_HOME; the agent is carried"
+expect_eq "$(jq -c '.mcpServers.backchannel.env' "$T/sh/.claude.json")" '{"BACKCHANNEL_AGENT":"alice"}' \
+  "the MCP entry carries the agent"
+jq -n '{hooks: {UserPromptSubmit: [{hooks: [{type: "command", command: "my-wrapper bch drain --hook"}]}]}}' \
+  >"$T/sh/.claude/settings.json"
+expect_match "$("$BCH" setup)" '^\[claude\] prompt hook already in ~/.claude/settings.json' "a hand-written hook is the user's"
+expect_eq "$(jq -r '.hooks.UserPromptSubmit[0].hooks[0].command' "$T/sh/.claude/settings.json")" \
+  "my-wrapper bch drain --hook" "and stays as written"
+
+# CODEX_HOME: inside the home and elsewhere; AGENTS.override.md (which Codex reads
+# instead of AGENTS.md) gets the section too.
+rm -rf "$T/sh" && mkdir -p "$T/sh/codexhome" "$T/elsewhere/codex"
+printf '# my overrides\n' >"$T/sh/codexhome/AGENTS.override.md"
+out=$(CODEX_HOME=$T/sh/codexhome "$BCH" setup)
+expect_eq "$out" "[codex] registered the MCP server in ~/codexhome/config.toml
+[codex] added the messaging section to ~/codexhome/AGENTS.md
+[codex] added the messaging section to ~/codexhome/AGENTS.override.md" "CODEX_HOME inside the home"
+expect_match "$(cat "$T/sh/codexhome/AGENTS.override.md")" "^# my overrides
+
+## Backchannel: messages from other agents" "the override file keeps its text and gains the section"
+[ ! -e "$T/sh/.codex" ] || fail "setup wrote ~/.codex although CODEX_HOME is set"
+out=$(CODEX_HOME=$T/elsewhere/codex "$BCH" setup)
+expect_eq "$out" "[codex] registered the MCP server in $T/elsewhere/codex/config.toml
+[codex] added the messaging section to $T/elsewhere/codex/AGENTS.md" "CODEX_HOME outside the home"
+
+# The hooks name a stable path: a bch on PATH that is this binary (as found, a link
+# included); a binary in a build folder is named with a warning.
+rm -rf "$T/sh" && mkdir -p "$T/sh/.claude" "$T/links"
+ln -s "$T/installed/bch" "$T/links/bch"
+PATH="$T/links:$PATH" "$T/installed/bch" setup >/dev/null
+expect_match "$(jq -r '.hooks.UserPromptSubmit[0].hooks[0].command' "$T/sh/.claude/settings.json")" \
+  "^BACKCHANNEL_HOME=[^ ]+ $T/links/bch drain --hook" "the hook names the bch on PATH, as found"
+if [ -e "$(dirname "$build_bch")/../CMakeCache.txt" ] || [ -e "$(dirname "$build_bch")/../../CMakeCache.txt" ]; then
+  rm -rf "$T/sh" && mkdir -p "$T/sh/.claude"
+  "$build_bch" setup >/dev/null 2>"$T/err"
+  expect_eq "$(cat "$T/err")" "warning: $build_bch is in a build folder: the hooks would break at the next \`make clean\` — install bch (\`make install\`) and run \`bch setup\` again" \
+    "a build folder binary is warned about"
+fi
+echo "ok"

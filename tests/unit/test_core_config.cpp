@@ -146,8 +146,9 @@ TEST_CASE("a hostile rooms list in config.json is a clear error", "[config]") {
     }
     return std::string("accepted");
   };
-  CHECK(refused("7") == "cannot read '" + (t.path() / "config.json").string()
-                            + "': \"rooms\" is not an array — fix or remove it");
+  CHECK(refused("7")
+        == "cannot read '" + (t.path() / "config.json").string()
+               + "': \"rooms\" is not an array — fix or remove it");
   CHECK_THAT(refused("[1]"), Catch::Contains("an entry that is not an object"));
   CHECK_THAT(refused(R"([{"url":"https://a","agent":"b"}])"),
              Catch::Contains("without url, agent and token"));

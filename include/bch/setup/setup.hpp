@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bch::setup {
@@ -22,8 +23,12 @@ struct Options {
   bool test_home = false;           // BACKCHANNEL_SETUP_HOME is set: never run systemctl/launchctl
   std::string bch;                  // absolute path of the bch binary the harnesses will run
   std::optional<std::string> path;  // PATH, where harness CLIs are looked for
-  // BACKCHANNEL_HOME, when set, so the wake service watches the same spool.
+  // BACKCHANNEL_HOME and BACKCHANNEL_AGENT, when set: the hook, the MCP servers and the
+  // wake service carry them, so they read the same spool as the same agent.
   std::optional<std::string> backchannel_home;
+  std::optional<std::string> agent;
+  // CODEX_HOME, when set: where Codex keeps config.toml and AGENTS.md (else ~/.codex).
+  std::optional<std::string> codex_home;
   bool harnesses = true;  // configure the harnesses (false: only the wake service, if asked)
   bool hooks = true;      // install the Claude Code prompt hook
   bool wake = false;      // install and start the wake service
@@ -38,8 +43,14 @@ std::vector<std::string> run(const Options& options,
 // The etiquette skill installed for Claude Code: the repository's SKILL.md, built in.
 std::string_view skill_text();
 
-// The Claude Code UserPromptSubmit hook command for the binary at `bch`.
-std::string hook_command(const std::string& bch);
+// The variables the harnesses' bch commands must carry: BACKCHANNEL_HOME and
+// BACKCHANNEL_AGENT when set at setup time, in that order.
+std::vector<std::pair<std::string, std::string>> environment(const Options& options);
+
+// The Claude Code UserPromptSubmit hook command for the binary at `bch`, with `env`
+// assigned before it.
+std::string hook_command(const std::string& bch,
+                         const std::vector<std::pair<std::string, std::string>>& env = {});
 
 // The section added to Codex's AGENTS.md and Gemini's GEMINI.md.
 std::string_view instructions_section();
