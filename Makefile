@@ -2,6 +2,7 @@
 #
 #   make demo    install what is missing, build, show two agents exchanging messages
 #   make test    install what is missing, build, run the whole suite (ctest)
+#   make install / make uninstall   bch, man page, completions under PREFIX (/usr/local)
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan, built with clang (CI runs it too)
@@ -27,7 +28,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps clang-deps configure build demo test sanitize-build test-sanitize test-tsan tidy format-check fuzz mutants bench bench-relay clean
+.PHONY: all deps clang-deps configure build demo install uninstall test sanitize-build test-sanitize test-tsan tidy format-check fuzz mutants bench bench-relay clean
 
 all: build
 
@@ -48,6 +49,23 @@ build: configure
 	@echo "building bch and its tests"
 	@scripts/build.sh $(RELEASE) $(JOBS)
 	@echo "built $(RELEASE)/src/bch"
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: bch, its man page and its bash, zsh and
+# fish completions (PREFIX=~/.local needs no root). make uninstall removes exactly those.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALLED = bin/bch share/man/man1/bch.1 share/bash-completion/completions/bch \
+            share/zsh/site-functions/_bch share/fish/vendor_completions.d/bch.fish
+
+install: configure
+	@echo "building bch"
+	@scripts/build.sh $(RELEASE) $(JOBS) bch bch_completions
+	@DESTDIR="$(DESTDIR)" cmake --install $(RELEASE) --prefix "$(PREFIX)"
+
+uninstall:
+	@for f in $(INSTALLED); do \
+	  if [ -e "$(DESTDIR)$(PREFIX)/$$f" ]; then rm -f "$(DESTDIR)$(PREFIX)/$$f" && echo "removed $(DESTDIR)$(PREFIX)/$$f"; fi; \
+	done
 
 # The demo runs only bch: the unit tests (half of a first build) wait for make test.
 demo: configure

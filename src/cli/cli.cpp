@@ -95,9 +95,29 @@ struct Command {
 
 // In the order `bch --help` lists them.
 constexpr Command k_commands[] = {
-    {add_init},  {add_send},   {add_inbox},    {add_drain},  {add_read},  {add_watch}, {add_sub},
-    {add_unsub}, {add_agents}, {add_channels}, {add_whoami}, {add_room},  {add_token}, {add_invite},
-    {add_join},  {add_rooms},  {add_leave},    {add_setup},  {add_relay}, {add_mcp},
+    // clang-format off
+    {add_init},
+    {add_send},
+    {add_inbox},
+    {add_drain},
+    {add_read},
+    {add_watch},
+    {add_sub},
+    {add_unsub},
+    {add_agents},
+    {add_channels},
+    {add_whoami},
+    {add_rooms},
+    {add_leave},
+    {add_room},
+    {add_token},
+    {add_invite},
+    {add_join},
+    {add_setup},
+    {add_relay},
+    {add_mcp},
+    {add_completion},
+    // clang-format on
 };
 
 constexpr const char* k_description =

@@ -64,6 +64,7 @@ void add_leave(CLI::App& app, Globals& globals);
 void add_relay(CLI::App& app, Globals& globals);
 void add_setup(CLI::App& app, Globals& globals);
 void add_mcp(CLI::App& app, Globals& globals);
+void add_completion(CLI::App& app, Globals& globals);
 
 // `bch setup`'s work, also the tail of `bch join`: configures the harnesses found in
 // the home (unless `harnesses` is false), the prompt hook with `hooks`, the wake service
