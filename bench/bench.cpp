@@ -30,16 +30,24 @@ struct Run {
   long max_rss_kib;
 };
 
-// Runs bch with `args` and the given agent, stdout to /dev/null; wall time and peak RSS.
+// Runs bch with `args` and the given agent, stdout and stderr to /dev/null; wall time
+// and peak RSS. Any exit status but `expected` ends the benchmark. `url` sets
+// BACKCHANNEL_URL for the child.
 Run run_bch(const std::string& bch,
             const std::vector<std::string>& args,
-            const std::string& agent) {
+            const std::string& agent,
+            int expected = 0,
+            const char* url = nullptr) {
   auto start = Clock::now();
   pid_t pid = ::fork();
   if (pid == 0) {
     int devnull = ::open("/dev/null", O_WRONLY);
     ::dup2(devnull, STDOUT_FILENO);
+    ::dup2(devnull, STDERR_FILENO);
     ::setenv("BACKCHANNEL_AGENT", agent.c_str(), 1);
+    if (url != nullptr) {
+      ::setenv("BACKCHANNEL_URL", url, 1);
+    }
     std::vector<char*> argv{const_cast<char*>(bch.c_str())};
     for (const auto& a : args) {
       argv.push_back(const_cast<char*>(a.c_str()));
@@ -52,7 +60,7 @@ Run run_bch(const std::string& bch,
   rusage usage{};
   ::wait4(pid, &status, 0, &usage);
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != expected) {
     fmt::print(stderr, "bch {} failed\n", args.empty() ? "" : args[0]);
     std::exit(1);
   }
@@ -65,7 +73,8 @@ T median(std::vector<T> v) {
   return v[v.size() / 2];
 }
 
-void report(const char* what, const std::vector<Run>& runs) {
+// Prints the median time and peak RSS; returns the median time.
+double report(const char* what, const std::vector<Run>& runs) {
   std::vector<double> ms;
   std::vector<long> kib;
   for (const auto& r : runs) {
@@ -77,6 +86,7 @@ void report(const char* what, const std::vector<Run>& runs) {
              median(ms),
              static_cast<double>(median(kib)) / 1024.0,
              runs.size());
+  return median(ms);
 }
 
 // Fills bob's new/ with `n` well-formed messages, quickly (no fsync: this is set-up).
@@ -112,17 +122,43 @@ int main(int argc, char** argv) {
   run_bch(bch, {"init", "bob"}, "bob");
   fmt::print("bch benchmarks: {} on {}\n\n", bch, root.string());
 
+  // Start-up paths against a static no-op, measured interleaved (one run of each in
+  // turn) so that the machine's drift touches all of them alike.
+  std::string noop = (fs::path(argv[0]).parent_path() / "bch_noop").string();
+  struct Path {
+    const char* what;
+    std::vector<std::string> args;
+    int expected;
+    const char* url;
+    double target;  // at most this many times the no-op
+    std::vector<Run> runs;
+  };
+  std::vector<Path> paths = {
+      {"floor: a static no-op process", {}, 0, nullptr, 0, {}},
+      {"bch drain --hook, empty inbox", {"drain", "--hook"}, 0, nullptr, 1.3, {}},
+      {"bch --version", {"--version"}, 0, nullptr, 1.6, {}},
+      {"bch drian (a usage error)", {"drian"}, 2, nullptr, 1.6, {}},
+      {"bch drain --hook, relay down", {"drain", "--hook"}, 0, "http://127.0.0.1:1", 1.6, {}},
+  };
+  for (int i = 0; i < reps; ++i) {
+    for (auto& p : paths) {
+      p.runs.push_back(run_bch(p.target == 0 ? noop : bch, p.args, "bob", p.expected, p.url));
+    }
+  }
+  double floor = 0;
+  for (auto& p : paths) {
+    double ms = report(p.what, p.runs);
+    if (p.target == 0) {
+      floor = ms;
+    } else {
+      fmt::print("{:<44} {:>9.2f} ×  (target ≤ {:.1f}× the no-op: {})\n",
+                 "",
+                 ms / floor,
+                 p.target,
+                 ms / floor <= p.target ? "met" : "NOT MET");
+    }
+  }
   std::vector<Run> runs;
-  for (int i = 0; i < reps; ++i) {
-    runs.push_back(run_bch("/bin/true", {}, "bob"));
-  }
-  report("baseline: /bin/true", runs);
-
-  runs.clear();
-  for (int i = 0; i < reps; ++i) {
-    runs.push_back(run_bch(bch, {"drain", "--hook"}, "bob"));
-  }
-  report("bch drain --hook, empty inbox", runs);
 
   runs.clear();
   for (int i = 0; i < reps; ++i) {
