@@ -80,6 +80,10 @@ void Globals::reload() {
   m_spool.reset();
 }
 
+std::string version_line() {
+  return fmt::format("bch {} ({}, {})", k_version, k_commit, k_target);
+}
+
 std::optional<std::string> non_empty(const std::string& text) {
   if (text.empty()) {
     return std::nullopt;
@@ -114,6 +118,7 @@ constexpr Command k_commands[] = {
     {add_invite},
     {add_join},
     {add_setup},
+    {add_doctor},
     {add_relay},
     {add_mcp},
     {add_completion},
@@ -130,10 +135,6 @@ std::string lower_first(std::string text) {
     text[0] = static_cast<char>(text[0] - 'A' + 'a');
   }
   return text;
-}
-
-std::string version_line() {
-  return fmt::format("bch {} ({}, {})", k_version, k_commit, k_target);
 }
 
 int print_error(const std::string& message, int code) {

@@ -11,15 +11,7 @@
 #include <filesystem>
 
 namespace bch::cli {
-namespace {
 
-struct SetupOptions {
-  bool no_hooks = false;
-  bool wake = false;
-};
-
-// The absolute path of this binary: what the hooks, MCP registrations and the wake
-// service will run.
 std::string own_path() {
   std::error_code ec;
   auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -29,11 +21,17 @@ std::string own_path() {
   return path.string();
 }
 
+namespace {
+
+struct SetupOptions {
+  bool no_hooks = false;
+  bool wake = false;
+};
+
 // What the harnesses should run: this binary under a name that survives rebuilds and
 // upgrades. The first `bch` on PATH that is this binary (an installed copy, or a link
 // such as ~/.local/bin/bch) is named as it is found, not resolved; else this binary's own
-// path, with a warning when that is a build folder (a CMakeCache.txt above it), which
-// `make clean` would pull from under every hook.
+// path.
 std::string stable_path(const std::string& own, const std::optional<std::string>& path) {
   namespace fs = std::filesystem;
   const std::string dirs = path.value_or("");
@@ -51,24 +49,25 @@ std::string stable_path(const std::string& own, const std::optional<std::string>
       return candidate.string();
     }
   }
-  std::error_code ec;
-  fs::path dir = fs::path(own).parent_path();
-  for (int up = 0; up < 4 && !dir.empty() && dir != dir.root_path();
-       ++up, dir = dir.parent_path()) {
-    if (fs::exists(dir / "CMakeCache.txt", ec)) {
-      util::warn(
-          fmt::format("{} is in a build folder: the hooks would break at the next `make "
-                      "clean` — install bch (`make install`) and run `bch setup` again",
-                      own));
-      break;
-    }
-  }
   return own;
 }
 
 }  // namespace
 
-void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
+bool in_build_folder(const std::string& program) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::path(program).parent_path();
+  for (int up = 0; up < 4 && !dir.empty() && dir != dir.root_path();
+       ++up, dir = dir.parent_path()) {
+    if (fs::exists(dir / "CMakeCache.txt", ec)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+setup::Options harness_options(Globals& g) {
   setup::Options options;
   auto home = g.env.setup_home ? g.env.setup_home : g.env.user_home;
   if (!home) {
@@ -86,6 +85,17 @@ void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
   options.backchannel_home = default_home ? std::nullopt : g.env.home;
   options.agent = g.env.agent;
   options.codex_home = g.env.codex_home;
+  return options;
+}
+
+void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
+  setup::Options options = harness_options(g);
+  if (in_build_folder(options.bch)) {
+    util::warn(
+        fmt::format("{} is in a build folder: the hooks would break at the next `make "
+                    "clean` — install bch (`make install`) and run `bch setup` again",
+                    options.bch));
+  }
   options.harnesses = harnesses;
   options.hooks = hooks;
   options.wake = wake;

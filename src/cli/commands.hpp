@@ -1,6 +1,7 @@
 #pragma once
 
 #include <bch/config.hpp>
+#include <bch/setup/setup.hpp>
 #include <bch/spool/spool.hpp>
 
 #include <CLI/CLI.hpp>
@@ -65,6 +66,21 @@ void add_relay(CLI::App& app, Globals& globals);
 void add_setup(CLI::App& app, Globals& globals);
 void add_mcp(CLI::App& app, Globals& globals);
 void add_completion(CLI::App& app, Globals& globals);
+void add_doctor(CLI::App& app, Globals& globals);
+
+// The absolute path of this binary (/proc/self/exe).
+std::string own_path();
+
+// Whether `program` lies in a build folder (a CMakeCache.txt up to 4 levels above it),
+// which `make clean` or a rebuild would pull from under the hooks that run it.
+bool in_build_folder(const std::string& program);
+
+// "bch <version> (<commit>, <target>)", as --version prints it.
+std::string version_line();
+
+// What `bch setup` works with: the home it looks in, the bch the harnesses will run,
+// the variables they must carry.
+setup::Options harness_options(Globals& globals);
 
 // `bch setup`'s work, also the tail of `bch join`: configures the harnesses found in
 // the home (unless `harnesses` is false), the prompt hook with `hooks`, the wake service

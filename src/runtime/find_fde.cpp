@@ -250,8 +250,9 @@ extern "C" const void* _Unwind_Find_FDE(void* pc, dwarf_eh_bases* bases) {
   const std::uint8_t* p = header + 4;
   std::uintptr_t eh_frame = 0;
   std::uintptr_t count = 0;
-  if (!read_encoded(p, frame_encoding, base, eh_frame) || !read_encoded(p, count_encoding, base, count)
-      || table_encoding != (k_datarel | k_sdata4) || count == 0) {
+  if (!read_encoded(p, frame_encoding, base, eh_frame)
+      || !read_encoded(p, count_encoding, base, count) || table_encoding != (k_datarel | k_sdata4)
+      || count == 0) {
     return nullptr;
   }
   // Entries of (start address, FDE address), both relative to the header, sorted.
@@ -281,8 +282,8 @@ extern "C" const void* _Unwind_Find_FDE(void* pc, dwarf_eh_bases* bases) {
   std::uintptr_t begin = 0;
   std::uintptr_t range = 0;
   if (!read_encoded(q, encoding, 0, begin)
-      || !read_encoded(q, static_cast<std::uint8_t>(encoding & 0x0f), 0, range)
-      || search.pc < begin || search.pc - begin >= range) {
+      || !read_encoded(q, static_cast<std::uint8_t>(encoding & 0x0f), 0, range) || search.pc < begin
+      || search.pc - begin >= range) {
     return nullptr;
   }
   bases->tbase = nullptr;

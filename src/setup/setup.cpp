@@ -303,6 +303,119 @@ std::string_view instructions_section() {
   return k_instructions_section.substr(1);
 }
 
+namespace {
+
+// The program of a hook command setup wrote: the word before k_hook_tail, after any
+// NAME=value assignments; single-quoted words are unquoted.
+std::optional<std::string> hook_program(const std::string& command) {
+  if (!command.ends_with(k_hook_tail)) {
+    return std::nullopt;
+  }
+  std::string head = command.substr(0, command.size() - k_hook_tail.size());
+  std::vector<std::string> words;
+  std::string word;
+  bool quoted = false;
+  for (char c : head) {
+    if (c == '\'') {
+      quoted = !quoted;
+    } else if (c == ' ' && !quoted) {
+      words.push_back(word);
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  words.push_back(word);
+  return words.back();
+}
+
+// The `command` string of [mcp_servers.backchannel] in Codex's TOML, read plainly: the
+// first `command = "…"` line after that table's header.
+std::optional<std::string> codex_command(const std::string& text) {
+  auto table = text.find("[mcp_servers.backchannel]");
+  if (table == std::string::npos) {
+    return std::nullopt;
+  }
+  std::size_t at = table;
+  while ((at = text.find('\n', at)) != std::string::npos) {
+    ++at;
+    if (text.compare(at, 1, "[") == 0) {
+      return std::nullopt;
+    }
+    if (text.compare(at, 7, "command") == 0) {
+      auto open = text.find('"', at);
+      auto close = open == std::string::npos ? open : text.find('"', open + 1);
+      if (close == std::string::npos) {
+        return std::nullopt;
+      }
+      return text.substr(open + 1, close - open - 1);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<Wiring> inspect(const Options& options) {
+  HomeFiles files(options.home);
+  std::vector<Wiring> out;
+  auto present = [&](const char* folder, const char* program) {
+    return files.exists(folder) || on_path(options.path, program);
+  };
+  auto json_command = [&](Wiring w, const fs::path& file, bool comments) {
+    w.file = files.display(file);
+    try {
+      JsonFile settings(files, file, comments);
+      const json* command = settings.find({"mcpServers", "backchannel", "command"});
+      if (command != nullptr && command->is_string()) {
+        w.program = command->get<std::string>();
+      }
+    } catch (const Error& e) {
+      w.problem = e.what();
+    }
+    out.push_back(w);
+  };
+  if (present(".claude", "claude")) {
+    Wiring hook{"claude", "prompt hook", files.display(".claude/settings.json"), {}, {}};
+    try {
+      JsonFile settings(files, ".claude/settings.json");
+      const json* on_prompt = settings.find({"hooks", "UserPromptSubmit"});
+      for (const auto& entry :
+           on_prompt != nullptr && on_prompt->is_array() ? *on_prompt : json::array()) {
+        for (const auto& h :
+             entry.is_object() && entry.contains("hooks") && entry["hooks"].is_array()
+                 ? entry["hooks"]
+                 : json::array()) {
+          if (h.is_object() && h.contains("command") && h["command"].is_string()) {
+            auto command = h["command"].get<std::string>();
+            if (command.find("drain --hook") != std::string::npos) {
+              hook.program = hook_program(command).value_or(command);
+            }
+          }
+        }
+      }
+    } catch (const Error& e) {
+      hook.problem = e.what();
+    }
+    out.push_back(hook);
+    json_command({"claude", "MCP server", "", {}, {}}, ".claude.json", false);
+  }
+  if (present(".codex", "codex")) {
+    fs::path file = ".codex/config.toml";
+    Wiring w{"codex", "MCP server", files.display(file), {}, {}};
+    try {
+      w.program = codex_command(files.read(file).value_or(""));
+    } catch (const Error& e) {
+      w.problem = e.what();
+    }
+    out.push_back(w);
+  }
+  if (present(".gemini", "gemini")) {
+    json_command({"gemini", "MCP server", "", {}, {}}, ".gemini/settings.json", true);
+  }
+  return out;
+}
+
 std::vector<std::string> run(const Options& options,
                              const std::function<void(const std::string&)>& report) {
   HomeFiles files(options.home);

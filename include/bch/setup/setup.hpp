@@ -40,6 +40,19 @@ struct Options {
 std::vector<std::string> run(const Options& options,
                              const std::function<void(const std::string&)>& report);
 
+// One thing setup wires, as found in the harness's file now (for `bch doctor`).
+struct Wiring {
+  std::string harness;                 // "claude", "codex", "gemini"
+  std::string what;                    // "prompt hook", "MCP server"
+  std::string file;                    // "~/.claude/settings.json"
+  std::optional<std::string> program;  // the bch it runs; nothing when not wired
+  std::optional<std::string> problem;  // the file could not be read
+};
+
+// What the harnesses found in the home (as `run` finds them) are wired to run: the
+// Claude Code prompt hook and each MCP server entry. Harnesses not present are left out.
+std::vector<Wiring> inspect(const Options& options);
+
 // The etiquette skill installed for Claude Code: the repository's SKILL.md, built in.
 std::string_view skill_text();
 
