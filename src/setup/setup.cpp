@@ -354,6 +354,35 @@ std::optional<std::string> codex_command(const std::string& text) {
   return std::nullopt;
 }
 
+// Where Codex keeps its files: CODEX_HOME when that is set — inside the home, addressed
+// from there; elsewhere, as a root of its own (the user named it) — else ~/.codex.
+struct CodexPlace {
+  CodexPlace(const Options& options, const HomeFiles& home) : m_home(home) {
+    if (!options.codex_home) {
+      return;
+    }
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(*options.codex_home, ec);
+    fs::path inside = real.lexically_relative(fs::canonical(options.home, ec));
+    if (!inside.empty() && *inside.begin() != "..") {
+      dir = inside;
+    } else if (fs::is_directory(real, ec)) {
+      m_own.emplace(real, real.string());
+      dir = "";
+    }
+  }
+  const HomeFiles& files() const { return m_own ? *m_own : m_home; }
+  bool present(const Options& options) const {
+    return files().exists(dir.empty() ? fs::path(".") : dir) || on_path(options.path, "codex");
+  }
+
+  fs::path dir = ".codex";
+
+private:
+  const HomeFiles& m_home;
+  std::optional<HomeFiles> m_own;
+};
+
 }  // namespace
 
 std::vector<Wiring> inspect(const Options& options) {
@@ -400,11 +429,12 @@ std::vector<Wiring> inspect(const Options& options) {
     out.push_back(hook);
     json_command({"claude", "MCP server", "", {}, {}}, ".claude.json", false);
   }
-  if (present(".codex", "codex")) {
-    fs::path file = ".codex/config.toml";
-    Wiring w{"codex", "MCP server", files.display(file), {}, {}};
+  CodexPlace codex(options, files);
+  if (codex.present(options)) {
+    fs::path file = codex.dir / "config.toml";
+    Wiring w{"codex", "MCP server", codex.files().display(file), {}, {}};
     try {
-      w.program = codex_command(files.read(file).value_or(""));
+      w.program = codex_command(codex.files().read(file).value_or(""));
     } catch (const Error& e) {
       w.problem = e.what();
     }
@@ -439,25 +469,10 @@ std::vector<std::string> run(const Options& options,
     attempt([&] { steps.claude_skill(); });
     attempt([&] { steps.claude_mcp(); });
   }
-  // Codex keeps its files in CODEX_HOME when that is set: inside the home, addressed from
-  // there; elsewhere, as a root of its own (the user named it).
-  const HomeFiles* codex_files = &files;
-  std::optional<HomeFiles> codex_root;
-  fs::path codex_dir = ".codex";
-  if (options.codex_home) {
-    std::error_code ec;
-    fs::path real = fs::weakly_canonical(*options.codex_home, ec);
-    fs::path inside = real.lexically_relative(fs::canonical(options.home, ec));
-    if (!inside.empty() && *inside.begin() != "..") {
-      codex_dir = inside;
-    } else if (fs::is_directory(real, ec)) {
-      codex_root.emplace(real, real.string());
-      codex_files = &*codex_root;
-      codex_dir = "";
-    }
-  }
-  bool codex = codex_files->exists(codex_dir.empty() ? fs::path(".") : codex_dir)
-               || on_path(options.path, "codex");
+  CodexPlace place(options, files);
+  const HomeFiles* codex_files = &place.files();
+  fs::path codex_dir = place.dir;
+  bool codex = place.present(options);
   if (options.harnesses && codex) {
     any = true;
     attempt([&] { steps.codex_mcp(*codex_files, codex_dir); });

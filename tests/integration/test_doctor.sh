@@ -52,6 +52,12 @@ expect_match "$RUN_OUT" "FAIL  claude prompt hook: ~/.claude/settings.json runs 
 expect_match "$RUN_OUT" "warn  claude MCP server: ~/.claude.json runs $T/old-bch, which is bch 0.0.1 \\(000000000000, x86_64-linux\\) — fix: bch setup" \
   "an MCP entry running another version"
 
+# Codex in CODEX_HOME is checked where it is.
+mkdir -p "$T/codex"
+CODEX_HOME=$T/codex "$BCH" setup >/dev/null
+expect_match "$(CODEX_HOME=$T/codex "$BCH" doctor)" "ok    codex MCP server: $T/codex/config.toml runs $BCH \(this bch\)" \
+  "doctor reads CODEX_HOME"
+
 # A relay that cannot be reached, and --json.
 "$BCH" setup >/dev/null
 chmod 600 "$BACKCHANNEL_HOME/config.json"
