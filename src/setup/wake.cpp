@@ -62,7 +62,7 @@ void run_manager(const std::vector<std::string>& argv, const std::string& hint) 
 std::string systemd_unit(const Options& o) {
   std::string environment;
   for (const auto& [name, value] : setup::environment(o)) {
-    environment += fmt::format("Environment={}\n", systemd_word(name + "=" + value));
+    environment += fmt::format("Environment={}\n", systemd_word(fmt::format("{}={}", name, value)));
   }
   return fmt::format(
       "[Unit]\n"
