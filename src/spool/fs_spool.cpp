@@ -456,10 +456,19 @@ void FsSpool::write(const std::vector<std::string>& recipients,
       fs::path inbox = inbox_dir(name);
       sweep_once(inbox);
       fs::path tmp = inbox / "tmp" / file;
-      util::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      auto create = [&] {
+        return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      };
+      util::Fd fd(create());
       if (!fd && errno == ENOENT) {
         make_inbox(inbox);  // an inbox the TypeScript tool never created, or a new agent
-        fd.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+        fd.reset(create());
+      }
+      if (!fd && errno == EEXIST) {
+        // A copy of this very message (ids are unique) left by a writer that died before
+        // its rename: a relay killed after acknowledging, whose journal replays it now.
+        ::unlink(tmp.c_str());
+        fd.reset(create());
       }
       if (!fd) {
         throw Error(ErrorKind::io,

@@ -137,6 +137,23 @@ TEST_CASE("journal: a copy the inbox already holds is not written twice", "[rela
   CHECK(room.spool.inbox("bob").size() == 1);
 }
 
+TEST_CASE("journal: a copy half-written in tmp/ when the relay died is replayed all the same",
+          "[relay][journal]") {
+  // Killed after the acknowledgement, while the inbox writer had created tmp/<id>.json
+  // but not yet renamed it: the replay must replace that file, not give up on it.
+  bch::test::TempDir t;
+  Room room(t.path());
+  Message m = message_to("@bob", "acknowledged, then the relay was killed", 8);
+  deliver_then_crash(room, t.path(), {{"default", {"bob"}, m}});
+  fs::path stale = t.path() / "room" / "spool" / "bob" / "tmp" / (m.id + ".json");
+  std::ofstream(stale) << R"({"id":)";  // torn
+  Journal journal(room.options(t.path()), room.writer());
+  CHECK(journal.recover(room.holds()) == 1);
+  REQUIRE(room.has_unread("bob", m.id));
+  CHECK(room.spool.inbox("bob").at(0).body == m.body);
+  CHECK_FALSE(fs::exists(stale));
+}
+
 TEST_CASE("journal: a torn, corrupted or forged journal is read only as far as it is whole",
           "[relay][journal][hostile]") {
   bch::test::TempDir t;
