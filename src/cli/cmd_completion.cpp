@@ -116,8 +116,7 @@ std::string zsh(const CLI::App& app, const std::vector<Entry>& entries) {
     if (e.path.find(' ') == std::string::npos) {
       commands += fmt::format("    '{}:{}'\n", e.path, e.description);
     }
-    cases +=
-        fmt::format("    '{}') compadd -- {} --help ;;\n", e.path, words(e.flags, e.subcommands));
+    cases += fmt::format("    '{}') compadd -- {} ;;\n", e.path, words(e.flags, e.subcommands));
   }
   return fmt::format(
       "#compdef bch\n"
@@ -125,16 +124,16 @@ std::string zsh(const CLI::App& app, const std::vector<Entry>& entries) {
       "_bch() {{\n"
       "  local -a commands\n"
       "  commands=(\n{}  )\n"
-      "  local path= i\n"
+      "  local cmd= i\n"  // not `path`: zsh ties that to $PATH
       "  for ((i = 2; i < CURRENT; i++)); do\n"
-      "    [[ $words[i] == -* ]] || path=\"${{path:+$path }}$words[i]\"\n"
+      "    [[ $words[i] == -* ]] || cmd=\"${{cmd:+$cmd }}$words[i]\"\n"
       "  done\n"
-      "  if [[ -z $path ]]; then\n"
+      "  if [[ -z $cmd ]]; then\n"
       "    _describe 'command' commands\n"
       "    compadd -- {}\n"
       "    return\n"
       "  fi\n"
-      "  case $path in\n"
+      "  case $cmd in\n"
       "{}"
       "  esac\n"
       "  compadd -- {}\n"

@@ -6,6 +6,7 @@
 
 #include <bch/address.hpp>
 #include <bch/error.hpp>
+#include <bch/util/fs.hpp>
 #include <bch/util/process.hpp>
 #include <bch/util/text.hpp>
 
@@ -107,12 +108,8 @@ void check_files(Globals& g, std::vector<Check>& out) {
   const Settings& s = g.settings();
   if (s.backend == Backend::local && s.agent) {
     fs::path bad = home / "spool" / *s.agent / "bad";
-    std::error_code ec;
-    std::size_t count = 0;
-    for (auto it = fs::directory_iterator(bad, ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
-      ++count;
-    }
+    std::size_t count = util::list_dir(bad).value_or(std::vector<std::string>{}).size();
+
     if (count > 0) {
       out.push_back(
           {Status::warn,

@@ -54,33 +54,33 @@ T load(const std::uint8_t*& p) {
   return value;
 }
 
-std::uintptr_t read_uleb(const std::uint8_t*& p) {
+// A LEB128 number's bits at `p` (advanced past it); `shift` ends as the number of bits
+// read and `last` as the final byte, which a signed reader needs.
+std::uintptr_t read_leb(const std::uint8_t*& p, unsigned& shift, std::uint8_t& last) {
   std::uintptr_t value = 0;
-  unsigned shift = 0;
-  std::uint8_t byte = 0;
+  shift = 0;
   do {
-    byte = *p++;
+    last = *p++;
     if (shift < 8 * sizeof value) {
-      value |= static_cast<std::uintptr_t>(byte & 0x7f) << shift;
+      value |= static_cast<std::uintptr_t>(last & 0x7f) << shift;
     }
     shift += 7;
-  } while ((byte & 0x80) != 0);
+  } while ((last & 0x80) != 0);
   return value;
 }
 
-std::intptr_t read_sleb(const std::uint8_t*& p) {
-  std::uintptr_t value = 0;
+std::uintptr_t read_uleb(const std::uint8_t*& p) {
   unsigned shift = 0;
-  std::uint8_t byte = 0;
-  do {
-    byte = *p++;
-    if (shift < 8 * sizeof value) {
-      value |= static_cast<std::uintptr_t>(byte & 0x7f) << shift;
-    }
-    shift += 7;
-  } while ((byte & 0x80) != 0);
-  if (shift < 8 * sizeof value && (byte & 0x40) != 0) {
-    value |= ~std::uintptr_t{0} << shift;
+  std::uint8_t last = 0;
+  return read_leb(p, shift, last);
+}
+
+std::intptr_t read_sleb(const std::uint8_t*& p) {
+  unsigned shift = 0;
+  std::uint8_t last = 0;
+  std::uintptr_t value = read_leb(p, shift, last);
+  if (shift < 8 * sizeof value && (last & 0x40) != 0) {
+    value |= ~std::uintptr_t{0} << shift;  // sign-extend
   }
   return static_cast<std::intptr_t>(value);
 }
