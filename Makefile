@@ -3,6 +3,9 @@
 #   make demo    install what is missing, build, show two agents exchanging messages
 #   make test    install what is missing, build, run the whole suite (ctest)
 #   make install / make uninstall   bch, man page, completions under PREFIX (/usr/local)
+#   make dist    static release archives and .deb packages for linux x86_64 and aarch64
+#                (cross-built, tested under qemu), install.sh and SHA256SUMS in build/dist;
+#                RELEASE_URL=https://… names where they will be published
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan, built with clang (CI runs it too)
@@ -22,13 +25,15 @@ SANITIZE   := $(BUILD)/sanitize
 TSAN       := $(BUILD)/tsan
 TIDY       := $(BUILD)/tidy
 MUTANTS    := $(BUILD)/mutants
+CROSS      := $(BUILD)/cross-aarch64
+DIST       := $(BUILD)/dist
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # CI builds with warnings as errors; users get warnings only.
 WERROR     ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS = -DBCH_HTTPLIB_DIR=$(abspath $(DEPS))/httplib -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR)
 
-.PHONY: all deps clang-deps configure build demo install uninstall test sanitize-build test-sanitize test-tsan tidy format-check fuzz mutants bench bench-relay clean
+.PHONY: all deps clang-deps cross-deps configure build demo install uninstall dist test sanitize-build test-sanitize test-tsan tidy format-check fuzz mutants bench bench-relay clean
 
 all: build
 
@@ -37,6 +42,9 @@ deps:
 
 clang-deps:
 	@scripts/install-deps.sh $(DEPS) --clang
+
+cross-deps:
+	@scripts/install-deps.sh $(DEPS) --cross
 
 # BENCH=ON also builds the benchmarks (make bench does); the suite does not need them.
 BENCH ?= OFF
@@ -66,6 +74,23 @@ uninstall:
 	@for f in $(INSTALLED); do \
 	  if [ -e "$(DESTDIR)$(PREFIX)/$$f" ]; then rm -f "$(DESTDIR)$(PREFIX)/$$f" && echo "removed $(DESTDIR)$(PREFIX)/$$f"; fi; \
 	done
+
+# make dist [RELEASE_URL=https://…]: both static targets from this commit, packed by
+# scripts/dist.sh, then installed and run by tests/dist/check.sh (arm64 under qemu). The
+# release URL goes into install.sh and into the invite text of the binaries.
+RELEASE_URL ?=
+dist: configure cross-deps
+	@cmake -S . -B $(RELEASE) "-DBCH_RELEASE_URL=$(RELEASE_URL)" >/dev/null
+	@echo "configuring $(CROSS) (static release build for linux-aarch64)"
+	@cmake -S . -B $(CROSS) -DCMAKE_TOOLCHAIN_FILE=$(abspath cmake/aarch64-linux-gnu.cmake) \
+	  -DCMAKE_BUILD_TYPE=Release -DBCH_STATIC=ON -DBCH_BENCH=OFF "-DBCH_RELEASE_URL=$(RELEASE_URL)" \
+	  $(CMAKE_FLAGS) >/dev/null
+	@echo "building bch for linux-x86_64"
+	@scripts/build.sh $(RELEASE) $(JOBS) bch bch_completions
+	@echo "building bch for linux-aarch64"
+	@scripts/build.sh $(CROSS) $(JOBS) bch bch_completions
+	@scripts/dist.sh $(DIST) "$(RELEASE_URL)" $(RELEASE) $(CROSS)
+	@tests/dist/check.sh $(DIST) "$(RELEASE_URL)"
 
 # The demo runs only bch: the unit tests (half of a first build) wait for make test.
 demo: configure
@@ -132,4 +157,4 @@ bench-relay:
 	@$(RELEASE)/bench/bch_relay_bench $(RELEASE)/src/bch
 
 clean:
-	rm -rf $(RELEASE) $(SANITIZE) $(TSAN) $(TIDY) $(MUTANTS)
+	rm -rf $(RELEASE) $(SANITIZE) $(TSAN) $(TIDY) $(MUTANTS) $(CROSS) $(DIST)

@@ -6,15 +6,21 @@
 #   scripts/install-deps.sh <cache-dir> [--clang]   (the Makefile passes build/deps)
 #
 # --clang also installs clang with its sanitizer and libFuzzer runtimes and clang-tidy,
-# which only the developer targets (test-sanitize, fuzz, tidy) need.
+# which only the developer targets (test-sanitize, fuzz, tidy) need. --cross adds what
+# `make dist` needs to build for arm64 too: Debian's aarch64 cross compiler, the arm64
+# libraries (after `dpkg --add-architecture arm64`) and qemu to run what it built.
 set -euo pipefail
 
 cache=${1:-build/deps}
 packages=(g++ cmake make file libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
           libssl-dev catch2 dpkg-dev jq clang-format openssl curl strace iproute2 nodejs)
-if [ "${2:-}" = "--clang" ]; then
-  packages+=(clang libclang-rt-14-dev clang-tidy)
-fi
+case ${2:-} in
+  --clang) packages+=(clang libclang-rt-14-dev clang-tidy) ;;
+  --cross) packages+=(g++-aarch64-linux-gnu qemu-user-static libssl-dev:arm64 libspdlog-dev:arm64
+                      libfmt-dev:arm64) ;;
+  "") ;;
+  *) echo "error: unknown option '$2' (--clang or --cross)" >&2; exit 2 ;;
+esac
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -50,6 +56,10 @@ quietly() {
 
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
+  if [ "${2:-}" = "--cross" ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    echo "adding arm64 as a foreign architecture (dpkg --add-architecture arm64)"
+    quietly $sudo dpkg --add-architecture arm64
+  fi
   apt_update
   quietly $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}"

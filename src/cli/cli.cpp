@@ -84,6 +84,18 @@ std::string version_line() {
   return fmt::format("bch {} ({}, {})", k_version, k_commit, k_target);
 }
 
+std::string install_hint() {
+  if (*k_release_url != '\0') {
+    return fmt::format(
+        "Teammates without bch install it first (no root needed):\n"
+        "\n"
+        "  curl -fsSL {}/install.sh | sh\n",
+        k_release_url);
+  }
+  return "Teammates without bch install it first: see \"Install\" in bch's README (a\n"
+         "release's install.sh, its .deb, or make install from source).\n";
+}
+
 std::optional<std::string> non_empty(const std::string& text) {
   if (text.empty()) {
     return std::nullopt;

@@ -61,10 +61,13 @@ void run_room_new(const RoomNewOptions& o, Globals& g) {
                   "Send this line to each teammate; it lets its holder join the room, so share it\n"
                   "privately. Each picks their own agent name:\n"
                   "\n"
-                  "  bch join {} --as their-name\n",
+                  "  bch join {} --as their-name\n"
+                  "\n"
+                  "{}",
                   room.room_id,
                   invite.url,
-                  encode_invite(invite)));
+                  encode_invite(invite),
+                  install_hint()));
 }
 
 // `bch room rotate <room>`: a fresh join token for a created room (with the admin token,

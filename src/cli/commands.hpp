@@ -78,6 +78,10 @@ bool in_build_folder(const std::string& program);
 // "bch <version> (<commit>, <target>)", as --version prints it.
 std::string version_line();
 
+// How a teammate without bch gets it (ends an invite): the release's one-line install
+// when this build names its release, else where the README says how.
+std::string install_hint();
+
 // What `bch setup` works with: the home it looks in, the bch the harnesses will run,
 // the variables they must carry.
 setup::Options harness_options(Globals& globals);

@@ -17,6 +17,8 @@ out=$(BACKCHANNEL_ADMIN_TOKEN=admin-secret at a room new '#proj' --channel ops -
 expect_match "$(head -n1 <<<"$out")" "^created room [0-9a-f]+ on $RELAY_URL\$" "room new first line"
 line=$(grep -E '^  bch join bch1-[A-Za-z0-9_-]+ --as their-name$' <<<"$out") || fail "no join line in: $out"
 invite=$(awk '{print $3}' <<<"$line")
+expect_contains "$out" 'Teammates without bch install it first: see "Install" in bch'"'"'s README' \
+  "the invite text says how a teammate gets bch (this build names no release)"
 room=$(sed -n 's/^created room \([0-9a-f]*\) .*/\1/p' <<<"$out")
 payload=$(printf '%s' "${invite#bch1-}" | tr '_-' '/+' | base64 -d 2>/dev/null || true)
 expect_eq "$(jq -r '[.url, .room, (.channels | join(","))] | join(" ")' <<<"$payload")" \
