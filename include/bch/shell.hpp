@@ -31,4 +31,8 @@ std::vector<std::pair<std::string, std::string>> exec_environment(const Message&
 // `text` in single quotes, safe as one shell word anywhere outside quotes.
 std::string shell_quote(std::string_view text);
 
+// `text` as one shell word: as it is when no character in it needs quoting (letters,
+// digits and /._-+,:@%), else shell_quote(text).
+std::string shell_word(std::string_view text);
+
 }  // namespace bch

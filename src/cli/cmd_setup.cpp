@@ -26,6 +26,8 @@ namespace {
 struct SetupOptions {
   bool no_hooks = false;
   bool wake = false;
+  bool undo = false;
+  bool dry_run = false;
 };
 
 // What the harnesses should run: this binary under a name that survives rebuilds and
@@ -88,9 +90,9 @@ setup::Options harness_options(Globals& g) {
   return options;
 }
 
-void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
+void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake, bool undo, bool dry_run) {
   setup::Options options = harness_options(g);
-  if (in_build_folder(options.bch)) {
+  if (!undo && in_build_folder(options.bch)) {
     util::warn(
         fmt::format("{} is in a build folder: the hooks would break at the next `make "
                     "clean` — install bch (`make install`) and run `bch setup` again",
@@ -99,6 +101,8 @@ void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake) {
   options.harnesses = harnesses;
   options.hooks = hooks;
   options.wake = wake;
+  options.undo = undo;
+  options.dry_run = dry_run;
   auto errors = setup::run(options, [](const std::string& line) { print(line + "\n"); });
   if (errors.empty()) {
     return;
@@ -115,7 +119,19 @@ void add_setup(CLI::App& app, Globals& g) {
       "setup", "connect the agent harnesses found here (Claude Code, Codex, Gemini CLI) to bch");
   cmd->add_flag("--no-hooks", o->no_hooks, "do not install the Claude Code prompt hook");
   cmd->add_flag("--wake", o->wake, "also install the urgent-message desktop notifier service");
-  cmd->callback([o, &g] { run_harness_setup(g, true, !o->no_hooks, o->wake); });
+  cmd->add_flag("--undo",
+                o->undo,
+                "take out what setup added (hook, skill, MCP entries, instructions, wake "
+                "service), nothing else");
+  cmd->add_flag(
+      "--dry-run", o->dry_run, "write nothing: print the diff of each file it would change");
+  cmd->callback([o, &g] {
+    if (o->undo && (o->wake || o->no_hooks)) {
+      throw Error(ErrorKind::usage,
+                  "--undo takes out everything setup added: drop --wake and --no-hooks");
+    }
+    run_harness_setup(g, true, !o->no_hooks, o->wake, o->undo, o->dry_run);
+  });
 }
 
 }  // namespace bch::cli

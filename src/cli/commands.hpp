@@ -88,8 +88,14 @@ setup::Options harness_options(Globals& globals);
 
 // `bch setup`'s work, also the tail of `bch join`: configures the harnesses found in
 // the home (unless `harnesses` is false), the prompt hook with `hooks`, the wake service
-// with `wake`; throws the last refusal after printing any others.
-void run_harness_setup(Globals& globals, bool harnesses, bool hooks, bool wake);
+// with `wake`; with `undo` takes out what setup adds instead; with `dry_run` prints the
+// diffs instead of writing. Throws the last refusal after printing any others.
+void run_harness_setup(Globals& globals,
+                       bool harnesses,
+                       bool hooks,
+                       bool wake,
+                       bool undo = false,
+                       bool dry_run = false);
 
 // Keeps `message` (a --match or --scope value) optional: CLI11 binds std::string.
 std::optional<std::string> non_empty(const std::string& text);

@@ -34,7 +34,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace bch {
 namespace {
@@ -383,6 +385,14 @@ std::vector<std::pair<std::string, std::string>> exec_environment(const Message&
       {"BCH_SCOPE", message.scope.value_or("")},
       {"BCH_THREAD", message.thread.value_or("")},
   };
+}
+
+std::string shell_word(std::string_view text) {
+  bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0
+           || std::string_view("/._-+,:@%").find(c) != std::string_view::npos;
+  });
+  return plain ? std::string(text) : shell_quote(text);
 }
 
 std::string shell_quote(std::string_view text) {

@@ -4,13 +4,16 @@
 #include <bch/util/atomic_file.hpp>
 #include <bch/util/fs.hpp>
 #include <bch/util/json.hpp>
+#include <bch/util/text.hpp>
 
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace bch::setup {
 
@@ -33,7 +36,75 @@ std::size_t line_of(const std::string& text, std::size_t offset) {
 
 }  // namespace
 
-HomeFiles::HomeFiles(const fs::path& home, std::string shown) : m_shown(std::move(shown)) {
+namespace {
+
+// `text` in lines, each with its newline (the last may have none).
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    auto end = text.find('\n');
+    end = end == std::string_view::npos ? text.size() : end + 1;
+    out.push_back(text.substr(0, end));
+    text.remove_prefix(end);
+  }
+  return out;
+}
+
+// "a,b" of a hunk header: its first line (the one before, when it has none) and length.
+std::string hunk_range(std::size_t start, std::size_t count) {
+  return fmt::format("{},{}", count == 0 ? start : start + 1, count);
+}
+
+}  // namespace
+
+std::string unified_diff(const Change& change) {
+  std::string before_text = change.before.value_or("");
+  std::string after_text = change.after.value_or("");
+  auto before = lines_of(before_text);
+  auto after = lines_of(after_text);
+  std::size_t prefix = 0;
+  while (prefix < before.size() && prefix < after.size() && before[prefix] == after[prefix]) {
+    ++prefix;
+  }
+  std::size_t suffix = 0;
+  while (suffix < before.size() - prefix && suffix < after.size() - prefix
+         && before[before.size() - 1 - suffix] == after[after.size() - 1 - suffix]) {
+    ++suffix;
+  }
+  constexpr std::size_t context = 3;
+  std::size_t first = prefix > context ? prefix - context : 0;
+  std::size_t tail = std::min(suffix, context);
+  std::size_t old_end = before.size() - suffix + tail;
+  std::size_t new_end = after.size() - suffix + tail;
+  std::string out = fmt::format("--- {}\n+++ {}\n@@ -{} +{} @@\n",
+                                change.before ? change.name : "/dev/null",
+                                change.after ? change.name : "/dev/null",
+                                hunk_range(first, old_end - first),
+                                hunk_range(first, new_end - first));
+  auto line = [&](char mark, std::string_view text) {
+    bool newline = text.ends_with('\n');
+    out += mark + util::sanitize(newline ? text.substr(0, text.size() - 1) : text, false) + "\n";
+    if (!newline) {
+      out += "\\ No newline at end of file\n";
+    }
+  };
+  for (std::size_t i = first; i < prefix; ++i) {
+    line(' ', before[i]);
+  }
+  for (std::size_t i = prefix; i < before.size() - suffix; ++i) {
+    line('-', before[i]);
+  }
+  for (std::size_t i = prefix; i < after.size() - suffix; ++i) {
+    line('+', after[i]);
+  }
+  for (std::size_t i = before.size() - suffix; i < old_end; ++i) {
+    line(' ', before[i]);
+  }
+  return out;
+}
+
+HomeFiles::HomeFiles(const fs::path& home, std::string shown, Changes* dry_run)
+    : m_shown(std::move(shown)), m_dry_run(dry_run) {
   std::error_code ec;
   m_home = fs::canonical(home, ec);
   if (ec || !fs::is_directory(m_home)) {
@@ -61,12 +132,28 @@ fs::path HomeFiles::resolve(const fs::path& relative) const {
   return real;
 }
 
+Change* HomeFiles::recorded(const fs::path& relative) const {
+  if (m_dry_run == nullptr) {
+    return nullptr;
+  }
+  auto name = display(relative);
+  auto it = std::find_if(
+      m_dry_run->begin(), m_dry_run->end(), [&](const Change& c) { return c.name == name; });
+  return it == m_dry_run->end() ? nullptr : &*it;
+}
+
 bool HomeFiles::exists(const fs::path& relative) const {
+  if (const auto* change = recorded(relative)) {
+    return change->after.has_value();
+  }
   std::error_code ec;
   return fs::exists(m_home / relative, ec);
 }
 
 std::optional<std::string> HomeFiles::read(const fs::path& relative) const {
+  if (const auto* change = recorded(relative)) {
+    return change->after;
+  }
   try {
     return util::read_file(resolve(relative));
   } catch (const Error& e) {
@@ -85,14 +172,16 @@ bool HomeFiles::write(const fs::path& relative, const std::string& content, unsi
   if (old == content) {
     return false;
   }
-  struct stat existing {};
-  if (old && ::stat(target.c_str(), &existing) == 0 && (existing.st_mode & S_IWUSR) == 0) {
-    // Read-only is the user's word that the file is not to change (root could write it
-    // anyway, and replacing it would also drop the mode).
-    throw Error(ErrorKind::io,
-                fmt::format("cannot edit {}: it is read-only (mode {:04o}) — not touching it",
-                            display(relative),
-                            existing.st_mode & 07777));
+  if (old) {
+    refuse_read_only(relative);
+  }
+  if (m_dry_run != nullptr) {
+    if (auto* change = recorded(relative)) {
+      change->after = content;
+    } else {
+      m_dry_run->push_back({display(relative), old, content});
+    }
+    return true;
   }
   // Create missing folders one at a time, each checked again once it exists, so a
   // symlink planted along the way cannot lead the write outside the home.
@@ -112,6 +201,48 @@ bool HomeFiles::write(const fs::path& relative, const std::string& content, unsi
     ::chmod(target.c_str(), mode);  // the temporary file was created under the umask
   }
   return true;
+}
+
+void HomeFiles::refuse_read_only(const fs::path& relative) const {
+  struct stat existing {};
+  if (::stat(resolve(relative).c_str(), &existing) == 0 && (existing.st_mode & S_IWUSR) == 0) {
+    // Read-only is the user's word that the file is not to change (root could write it
+    // anyway, and replacing it would also drop the mode).
+    throw Error(ErrorKind::io,
+                fmt::format("cannot edit {}: it is read-only (mode {:04o}) — not touching it",
+                            display(relative),
+                            existing.st_mode & 07777));
+  }
+}
+
+bool HomeFiles::remove(const fs::path& relative) const {
+  auto old = read(relative);
+  if (!old) {
+    return false;
+  }
+  refuse_read_only(relative);
+  if (m_dry_run != nullptr) {
+    if (auto* change = recorded(relative)) {
+      change->after.reset();
+    } else {
+      m_dry_run->push_back({display(relative), old, std::nullopt});
+    }
+    return true;
+  }
+  fs::path target = resolve(relative);
+  if (::unlink(target.c_str()) != 0) {
+    throw Error(ErrorKind::io,
+                fmt::format("cannot remove {}: {}", display(relative), std::strerror(errno)));
+  }
+  util::fsync_dir(target.parent_path());
+  return true;
+}
+
+bool HomeFiles::remove_empty_dir(const fs::path& relative) const {
+  if (m_dry_run != nullptr) {
+    return false;  // a dry run shows files; their folders follow them
+  }
+  return ::rmdir(resolve(relative).c_str()) == 0;
 }
 
 namespace {
@@ -236,6 +367,47 @@ bool multiline(const std::string& text, const Span& span) {
 
 }  // namespace
 
+namespace {
+
+// A path step into an array is the element's index, in decimal.
+std::optional<std::size_t> index_step(const std::string& key) {
+  if (key.empty() || key.size() > 9
+      || !std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(std::stoul(key));
+}
+
+// The value at `path` inside `root`, which holds it (the caller checked with find).
+JsonFile::Json& value_at(JsonFile::Json& root, const JsonFile::Path& path) {
+  JsonFile::Json* node = &root;
+  for (const auto& key : path) {
+    node = node->is_array() ? &node->at(index_step(key).value_or(node->size())) : &(*node)[key];
+  }
+  return *node;
+}
+
+// The span of the value at `path` (which exists) inside `span`.
+Span span_at(Span span, const JsonFile::Path& path) {
+  for (const auto& key : path) {
+    std::size_t i = 0;
+    if (span.kind == Span::Kind::array) {
+      i = index_step(key).value_or(span.children.size());
+    } else {
+      i = static_cast<std::size_t>(std::find(span.keys.begin(), span.keys.end(), key)
+                                   - span.keys.begin());
+    }
+    if (i >= span.children.size()) {
+      throw Error(ErrorKind::internal, "JSON path not in the text");
+    }
+    Span child = std::move(span.children[i]);
+    span = std::move(child);
+  }
+  return span;
+}
+
+}  // namespace
+
 JsonFile::JsonFile(const HomeFiles& files, fs::path relative, bool comments)
     : m_files(files), m_relative(std::move(relative)), m_comments(comments) {
   auto text = m_files.read(m_relative);
@@ -260,6 +432,11 @@ JsonFile::JsonFile(const HomeFiles& files, fs::path relative, bool comments)
                             "setup` again",
                             name(),
                             line_of(m_original, e.byte == 0 ? 0 : e.byte - 1)));
+  } catch (const nlohmann::json::out_of_range&) {
+    // Valid JSON, but a number no double holds (1E400): it could not be written back.
+    throw Error(
+        ErrorKind::protocol,
+        fmt::format("cannot edit {}: it holds a number out of range — not touching it", name()));
   }
   if (!m_value.is_object()) {
     throw Error(ErrorKind::protocol,
@@ -287,6 +464,14 @@ JsonFile::JsonFile(const HomeFiles& files, fs::path relative, bool comments)
 const JsonFile::Json* JsonFile::find(const Path& path) const {
   const Json* node = &m_value;
   for (std::size_t i = 0; i < path.size(); ++i) {
+    if (node->is_array() && index_step(path[i])) {
+      auto index = *index_step(path[i]);
+      if (index >= node->size()) {
+        return nullptr;
+      }
+      node = &(*node)[index];
+      continue;
+    }
     if (!node->is_object()) {
       throw Error(ErrorKind::protocol,
                   fmt::format("cannot edit {}: \"{}\" is not a JSON object", name(), path[i - 1]));
@@ -454,9 +639,57 @@ void JsonFile::append(const Path& path, const Json& element) {
   splice(span.children.back().end, span.children.back().end, text, expected);
 }
 
+void JsonFile::remove_child(const Path& path, std::size_t index, const Json& expected) {
+  Span span = span_at(SpanParser(m_text).parse(), path);
+  bool object = span.kind == Span::Kind::object;
+  std::size_t count = span.children.size();
+  if (count == 1) {
+    splice(span.start, span.end, object ? "{}" : "[]", expected);
+    return;
+  }
+  auto begin = [&](std::size_t i) { return object ? span.key_starts[i] : span.children[i].start; };
+  if (index + 1 < count) {
+    // From this member to the next one: its separator and the next one's indentation go.
+    splice(begin(index), begin(index + 1), "", expected);
+  } else {
+    // The last: from the end of the one before, taking the separator before it.
+    splice(span.children[index - 1].end, span.children[index].end, "", expected);
+  }
+}
+
+bool JsonFile::erase(const Path& path) {
+  if (path.empty() || find(path) == nullptr) {
+    return false;
+  }
+  Path parent(path.begin(), path.end() - 1);
+  Json expected = m_value;
+  value_at(expected, parent).erase(path.back());
+  // The member's place among the keys as written (the parsed object keeps that order).
+  const Json* container = parent.empty() ? &m_value : find(parent);
+  std::size_t index = 0;
+  for (const auto& [key, item] : container->items()) {
+    if (key == path.back()) {
+      break;
+    }
+    ++index;
+  }
+  remove_child(parent, index, expected);
+  return true;
+}
+
+void JsonFile::erase_element(const Path& path, std::size_t index) {
+  Json expected = m_value;
+  value_at(expected, path).erase(index);
+  remove_child(path, index, expected);
+}
+
 bool JsonFile::save() const {
   if (m_text == m_original) {
     return false;
+  }
+  if (m_existed && empty()) {
+    // Nothing but an empty object left (after setup --undo): as if it had never been.
+    return m_files.remove(m_relative);
   }
   return m_files.write(m_relative, m_text, 0600);
 }

@@ -24,6 +24,9 @@ using json = nlohmann::ordered_json;
 void install_wake(const Options& options,
                   const HomeFiles& files,
                   const std::function<void(const std::string&)>& report);
+void remove_wake(const Options& options,
+                 const HomeFiles& files,
+                 const std::function<void(const std::string&)>& report);
 
 namespace {
 
@@ -42,14 +45,6 @@ instructions to follow or commands to run.
 // How every hook command setup writes ends (after the binary).
 constexpr std::string_view k_hook_tail =
     " drain --hook --match \"$(git remote get-url origin 2>/dev/null || pwd)\"";
-
-// Characters that need no quoting in a POSIX shell word.
-bool shell_safe(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0
-           || std::string_view("/._-+,:@%").find(c) != std::string_view::npos;
-  });
-}
 
 bool on_path(const std::optional<std::string>& path, const std::string& program) {
   if (!path) {
@@ -79,6 +74,53 @@ std::string lower(std::string text) {
   return text;
 }
 
+// An MCP server entry that runs a bch's stdio server (what setup registers).
+bool runs_bch_mcp(const json& server) {
+  return server.is_object() && server.contains("command") && server["command"].is_string()
+         && fs::path(server["command"].get<std::string>()).filename() == "bch"
+         && server.contains("args") && server["args"] == json::array({"mcp"});
+}
+
+// Where Codex's [mcp_servers.backchannel] table lies in `text` when it holds only what
+// setup appends (command, args, env lines; comments and blank lines may follow them):
+// from the blank line setup put before it to its last line. Nothing otherwise.
+std::optional<std::pair<std::size_t, std::size_t>> codex_block(const std::string& text) {
+  constexpr std::string_view header = "[mcp_servers.backchannel]\n";
+  std::size_t start = text.starts_with(header) ? 0 : text.find("\n" + std::string(header));
+  if (start == std::string::npos) {
+    return std::nullopt;
+  }
+  if (text[start] == '\n') {
+    ++start;
+  }
+  std::size_t pos = start + header.size();
+  std::size_t end = pos;
+  bool tail = false;
+  while (pos < text.size()) {
+    std::size_t next = text.find('\n', pos);
+    next = next == std::string::npos ? text.size() : next + 1;
+    std::string_view line = std::string_view(text).substr(pos, next - pos);
+    line.remove_prefix(std::min(line.find_first_not_of(" \t"), line.size()));
+    if (line.starts_with('[')) {
+      break;  // the next table
+    }
+    if (line.empty() || line.starts_with('\n') || line.starts_with('#')) {
+      tail = true;
+    } else if (!tail
+               && (line.starts_with("command = ") || line == "args = [\"mcp\"]\n"
+                   || line.starts_with("env = {"))) {
+      end = next;
+    } else {
+      return std::nullopt;  // a key setup did not write
+    }
+    pos = next;
+  }
+  if (start >= 2 && text[start - 1] == '\n' && text[start - 2] == '\n') {
+    --start;
+  }
+  return std::make_pair(start, end);
+}
+
 class Steps {
 public:
   Steps(const Options& options,
@@ -90,7 +132,7 @@ public:
   void claude_hook() {
     fs::path file = ".claude/settings.json";
     if (!m_options.hooks) {
-      m_report("[claude] prompt hook not installed (--no-hooks)");
+      did("[claude] prompt hook not installed (--no-hooks)");
       return;
     }
     JsonFile settings(m_files, file);
@@ -117,32 +159,32 @@ public:
         // One that setup wrote, for another binary path, home or agent, is brought up to
         // date; one written by hand is the user's.
         if (command == ours || !command.ends_with(k_hook_tail)) {
-          m_report(fmt::format("[claude] prompt hook already in {}", settings.name()));
+          did(fmt::format("[claude] prompt hook already in {}", settings.name()));
           return;
         }
         hook["command"] = ours;
         settings.set({"hooks", "UserPromptSubmit"}, on_prompt);
         settings.save();
-        m_report(fmt::format("[claude] updated the UserPromptSubmit hook in {}", settings.name()));
+        did(fmt::format("[claude] updated the UserPromptSubmit hook in {}", settings.name()));
         return;
       }
     }
     settings.append({"hooks", "UserPromptSubmit"},
                     json{{"hooks", json::array({{{"type", "command"}, {"command", ours}}})}});
     settings.save();
-    m_report(fmt::format("[claude] added the UserPromptSubmit hook to {}", settings.name()));
+    did(fmt::format("[claude] added the UserPromptSubmit hook to {}", settings.name()));
   }
 
   void claude_skill() {
     fs::path file = ".claude/skills/backchannel/SKILL.md";
     bool existed = m_files.exists(file);
     if (!m_files.write(file, std::string(skill_text()), 0644)) {
-      m_report(fmt::format("[claude] skill up to date in {}", m_files.display(file)));
+      did(fmt::format("[claude] skill up to date in {}", m_files.display(file)));
       return;
     }
-    m_report(fmt::format("[claude] {} the backchannel skill in {}",
-                         existed ? "updated" : "installed",
-                         m_files.display(file)));
+    did(fmt::format("[claude] {} the backchannel skill in {}",
+                    existed ? "updated" : "installed",
+                    m_files.display(file)));
   }
 
   // `mcpServers.backchannel` of a JSON settings file set to `server`.
@@ -160,15 +202,15 @@ public:
     const json* current = settings.find({"mcpServers", "backchannel"});
     bool existed = current != nullptr;
     if (existed && *current == server) {
-      m_report(fmt::format("[{}] MCP server already registered in {}", harness, settings.name()));
+      did(fmt::format("[{}] MCP server already registered in {}", harness, settings.name()));
       return;
     }
     settings.set({"mcpServers", "backchannel"}, server);
     settings.save();
-    m_report(fmt::format("[{}] {} the MCP server in {}",
-                         harness,
-                         existed ? "updated" : "registered",
-                         settings.name()));
+    did(fmt::format("[{}] {} the MCP server in {}",
+                    harness,
+                    existed ? "updated" : "registered",
+                    settings.name()));
   }
 
   // The stdio server entry, with `env` when the commands must carry variables.
@@ -213,7 +255,7 @@ public:
     // registers nothing.
     KeyPath table{"mcp_servers", "backchannel"};
     if (keys.kind({"mcp_servers", "backchannel", "command"}) == TomlKeys::Kind::value) {
-      m_report(fmt::format("[codex] MCP server already registered in {}", name));
+      did(fmt::format("[codex] MCP server already registered in {}", name));
       return;
     }
     if (keys.kind(table) == TomlKeys::Kind::value || keys.defined_directly(table)) {
@@ -249,7 +291,7 @@ public:
       text += fmt::format("env = {{ {} }}\n", vars);
     }
     files.write(file, text, 0600);
-    m_report(fmt::format("[codex] registered the MCP server in {}", name));
+    did(fmt::format("[codex] registered the MCP server in {}", name));
   }
 
   // AGENTS.md / GEMINI.md: the messaging section, unless backchannel is mentioned.
@@ -257,7 +299,7 @@ public:
     std::string name = files.display(file);
     std::string text = files.read(file).value_or("");
     if (lower(text).find("backchannel") != std::string::npos) {
-      m_report(fmt::format("[{}] {} already mentions backchannel", harness, name));
+      did(fmt::format("[{}] {} already mentions backchannel", harness, name));
       return;
     }
     std::string_view section = k_instructions_section;
@@ -267,8 +309,156 @@ public:
       text += '\n';
     }
     files.write(file, text + std::string(section), 0644);
-    m_report(fmt::format("[{}] added the messaging section to {}", harness, name));
+    did(fmt::format("[{}] added the messaging section to {}", harness, name));
   }
+
+  // --- setup --undo: each step takes out what the step above adds, and nothing else ---
+
+  void claude_hook_undo() {
+    fs::path file = ".claude/settings.json";
+    if (!m_files.exists(file)) {
+      return;
+    }
+    JsonFile settings(m_files, file);
+    const json* found = settings.find({"hooks", "UserPromptSubmit"});
+    if (found == nullptr || !found->is_array()) {
+      return;
+    }
+    const json on_prompt = *found;  // a copy: each removal replaces the file's value
+    // Ours: a command hook whose command setup wrote (it ends with k_hook_tail).
+    auto ours = [](const json& hook) {
+      return hook.is_object() && hook.contains("command") && hook["command"].is_string()
+             && hook["command"].get<std::string>().ends_with(k_hook_tail);
+    };
+    bool removed = false;
+    for (std::size_t e = on_prompt.size(); e-- > 0;) {
+      const json& entry = on_prompt[e];
+      if (!entry.is_object() || !entry.contains("hooks") || !entry["hooks"].is_array()) {
+        continue;
+      }
+      const json& hooks = entry["hooks"];
+      bool all_ours = !hooks.empty() && std::all_of(hooks.begin(), hooks.end(), ours);
+      if (all_ours && entry.size() <= 2) {
+        // The entry setup added ({"hooks": [...]}, perhaps with a matcher): all of it.
+        settings.erase_element({"hooks", "UserPromptSubmit"}, e);
+        removed = true;
+        continue;
+      }
+      for (std::size_t h = hooks.size(); h-- > 0;) {
+        if (ours(hooks[h])) {
+          settings.erase_element({"hooks", "UserPromptSubmit", std::to_string(e), "hooks"}, h);
+          removed = true;
+        }
+      }
+    }
+    if (!removed) {
+      return;
+    }
+    // Containers left empty were made for the hook.
+    if (settings.find({"hooks", "UserPromptSubmit"})->empty()) {
+      settings.erase({"hooks", "UserPromptSubmit"});
+      if (settings.find({"hooks"})->empty()) {
+        settings.erase({"hooks"});
+      }
+    }
+    settings.save();
+    did(fmt::format("[claude] removed the prompt hook from {}", settings.name()));
+  }
+
+  void claude_skill_undo() {
+    fs::path file = ".claude/skills/backchannel/SKILL.md";
+    auto text = m_files.read(file);
+    if (!text) {
+      return;
+    }
+    if (*text != skill_text()) {
+      note(
+          fmt::format("[claude] left {}: it is not the skill this bch installs (edited, or from "
+                      "another version) — remove it yourself if it should go",
+                      m_files.display(file)));
+      return;
+    }
+    m_files.remove(file);
+    if (m_files.remove_empty_dir(".claude/skills/backchannel")) {
+      m_files.remove_empty_dir(".claude/skills");
+    }
+    did(fmt::format("[claude] removed the backchannel skill {}", m_files.display(file)));
+  }
+
+  // `mcpServers.backchannel`, when it runs a bch's MCP server.
+  void json_mcp_undo(const std::string& harness, const fs::path& file, bool comments = false) {
+    if (!m_files.exists(file)) {
+      return;
+    }
+    JsonFile settings(m_files, file, comments);
+    const json* server = settings.find({"mcpServers", "backchannel"});
+    if (server == nullptr) {
+      return;
+    }
+    if (!runs_bch_mcp(*server)) {
+      note(fmt::format("[{}] left mcpServers.backchannel in {}: it does not run `bch mcp`",
+                       harness,
+                       settings.name()));
+      return;
+    }
+    settings.erase({"mcpServers", "backchannel"});
+    if (settings.find({"mcpServers"})->empty()) {
+      settings.erase({"mcpServers"});
+    }
+    settings.save();
+    did(fmt::format("[{}] removed the MCP server from {}", harness, settings.name()));
+  }
+
+  // Codex's [mcp_servers.backchannel] table, when it holds only what setup writes.
+  void codex_mcp_undo(const HomeFiles& files, const fs::path& dir) {
+    fs::path file = dir / "config.toml";
+    auto text = files.read(file);
+    if (!text) {
+      return;
+    }
+    std::string name = files.display(file);
+    auto block = codex_block(*text);
+    if (!block) {
+      if (text->find("[mcp_servers.backchannel]") != std::string::npos) {
+        note(
+            fmt::format("[codex] left [mcp_servers.backchannel] in {}: it holds more than "
+                        "setup writes",
+                        name));
+      }
+      return;
+    }
+    files.write(file, text->substr(0, block->first) + text->substr(block->second), 0600);
+    did(fmt::format("[codex] removed the MCP server from {}", name));
+  }
+
+  // AGENTS.md / GEMINI.md: the section setup appended; a file that holds only it goes.
+  void instructions_undo(const std::string& harness, const HomeFiles& files, const fs::path& file) {
+    auto text = files.read(file);
+    if (!text) {
+      return;
+    }
+    std::string name = files.display(file);
+    if (*text == instructions_section()) {
+      files.remove(file);
+      did(fmt::format("[{}] removed {} (it held only the messaging section)", harness, name));
+      return;
+    }
+    auto at = text->find(k_instructions_section);
+    if (at == std::string::npos) {
+      return;
+    }
+    files.write(file, text->substr(0, at) + text->substr(at + k_instructions_section.size()), 0644);
+    did(fmt::format("[{}] removed the messaging section from {}", harness, name));
+  }
+
+  // What was done, or (in a dry run, which shows diffs instead) nothing.
+  void did(const std::string& line) const {
+    if (!m_options.dry_run) {
+      m_report(line);
+    }
+  }
+  // What was found and left: shown in a dry run too.
+  void note(const std::string& line) const { m_report(line); }
 
 private:
   const Options& m_options;
@@ -291,12 +481,11 @@ std::vector<std::pair<std::string, std::string>> environment(const Options& opti
 
 std::string hook_command(const std::string& bch,
                          const std::vector<std::pair<std::string, std::string>>& env) {
-  auto word = [](const std::string& text) { return shell_safe(text) ? text : shell_quote(text); };
   std::string out;
   for (const auto& [name, value] : env) {
-    out += name + "=" + word(value) + " ";
+    out += name + "=" + shell_word(value) + " ";
   }
-  return out + word(bch) + std::string(k_hook_tail);
+  return out + shell_word(bch) + std::string(k_hook_tail);
 }
 
 std::string_view instructions_section() {
@@ -357,7 +546,8 @@ std::optional<std::string> codex_command(const std::string& text) {
 // Where Codex keeps its files: CODEX_HOME when that is set — inside the home, addressed
 // from there; elsewhere, as a root of its own (the user named it) — else ~/.codex.
 struct CodexPlace {
-  CodexPlace(const Options& options, const HomeFiles& home) : m_home(home) {
+  CodexPlace(const Options& options, const HomeFiles& home, Changes* dry_run = nullptr)
+      : m_home(home) {
     if (!options.codex_home) {
       return;
     }
@@ -367,7 +557,7 @@ struct CodexPlace {
     if (!inside.empty() && *inside.begin() != "..") {
       dir = inside;
     } else if (fs::is_directory(real, ec)) {
-      m_own.emplace(real, real.string());
+      m_own.emplace(real, real.string(), dry_run);
       dir = "";
     }
   }
@@ -448,8 +638,15 @@ std::vector<Wiring> inspect(const Options& options) {
 
 std::vector<std::string> run(const Options& options,
                              const std::function<void(const std::string&)>& report) {
-  HomeFiles files(options.home);
-  Steps steps(options, files, report);
+  Changes changes;
+  Changes* dry_run = options.dry_run ? &changes : nullptr;
+  HomeFiles files(options.home, "~", dry_run);
+  std::size_t reported = 0;
+  std::function<void(const std::string&)> counted = [&](const std::string& line) {
+    ++reported;
+    report(line);
+  };
+  Steps steps(options, files, counted);
   std::vector<std::string> errors;
   auto attempt = [&](auto&& step) {
     try {
@@ -461,37 +658,72 @@ std::vector<std::string> run(const Options& options,
   auto present = [&](const char* folder, const char* program) {
     return files.exists(folder) || on_path(options.path, program);
   };
+  bool undo = options.undo;
 
   bool any = !options.harnesses;
   if (options.harnesses && present(".claude", "claude")) {
     any = true;
-    attempt([&] { steps.claude_hook(); });
-    attempt([&] { steps.claude_skill(); });
-    attempt([&] { steps.claude_mcp(); });
+    attempt([&] { undo ? steps.claude_hook_undo() : steps.claude_hook(); });
+    attempt([&] { undo ? steps.claude_skill_undo() : steps.claude_skill(); });
+    attempt([&] { undo ? steps.json_mcp_undo("claude", ".claude.json") : steps.claude_mcp(); });
   }
-  CodexPlace place(options, files);
+  CodexPlace place(options, files, dry_run);
   const HomeFiles* codex_files = &place.files();
   fs::path codex_dir = place.dir;
   bool codex = place.present(options);
   if (options.harnesses && codex) {
     any = true;
-    attempt([&] { steps.codex_mcp(*codex_files, codex_dir); });
-    attempt([&] { steps.instructions("codex", *codex_files, codex_dir / "AGENTS.md"); });
+    attempt([&] {
+      undo ? steps.codex_mcp_undo(*codex_files, codex_dir)
+           : steps.codex_mcp(*codex_files, codex_dir);
+    });
     // Codex reads AGENTS.override.md instead of AGENTS.md when it exists.
-    if (codex_files->exists(codex_dir / "AGENTS.override.md")) {
-      attempt([&] { steps.instructions("codex", *codex_files, codex_dir / "AGENTS.override.md"); });
+    for (const char* name : {"AGENTS.md", "AGENTS.override.md"}) {
+      fs::path file = codex_dir / name;
+      if (undo) {
+        attempt([&] { steps.instructions_undo("codex", *codex_files, file); });
+      } else if (name == std::string_view("AGENTS.md") || codex_files->exists(file)) {
+        attempt([&] { steps.instructions("codex", *codex_files, file); });
+      }
     }
   }
   if (options.harnesses && present(".gemini", "gemini")) {
     any = true;
-    attempt([&] { steps.gemini_mcp(); });
-    attempt([&] { steps.instructions("gemini", files, ".gemini/GEMINI.md"); });
+    attempt([&] {
+      undo ? steps.json_mcp_undo("gemini", ".gemini/settings.json", true) : steps.gemini_mcp();
+    });
+    attempt([&] {
+      undo ? steps.instructions_undo("gemini", files, ".gemini/GEMINI.md")
+           : steps.instructions("gemini", files, ".gemini/GEMINI.md");
+    });
   }
   if (!any) {
     report("[none] no known harness detected — see docs/integrations/generic.md");
   }
-  if (options.wake) {
-    attempt([&] { install_wake(options, files, report); });
+  if (options.wake || undo) {
+    attempt([&] {
+      undo ? remove_wake(options, files, counted) : install_wake(options, files, counted);
+    });
+  }
+  if (undo && any && reported == 0 && errors.empty() && !options.dry_run) {
+    report(
+        "[none] nothing to undo: no hook, skill, MCP entry, section or wake service of "
+        "bch's setup was found");
+  }
+  if (options.dry_run) {
+    for (const auto& change : changes) {
+      if (change.before != change.after) {
+        auto diff = unified_diff(change);
+        diff.pop_back();  // report adds the last newline
+        report(diff);
+      }
+    }
+    auto changed = static_cast<std::size_t>(std::count_if(
+        changes.begin(), changes.end(), [](const Change& c) { return c.before != c.after; }));
+    report(changed == 0 ? std::string("dry run: nothing would change")
+                        : fmt::format("dry run: {} file{} would change; nothing was written",
+                                      changed,
+                                      changed == 1 ? "" : "s"));
   }
   return errors;
 }

@@ -8,6 +8,7 @@
 #include <bch/error.hpp>
 #include <bch/format.hpp>
 #include <bch/setup/setup.hpp>
+#include <bch/shell.hpp>
 #include <bch/util/process.hpp>
 
 #include <fmt/format.h>
@@ -40,6 +41,18 @@ std::string systemd_word(std::string_view text) {
     }
   }
   return out + "\"";
+}
+
+// Commands as a person would type them, joined by " && ".
+std::string command_line(const std::vector<std::vector<std::string>>& commands) {
+  std::string out;
+  for (const auto& argv : commands) {
+    out += out.empty() ? "" : " && ";
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      out += (i == 0 ? "" : " ") + shell_word(argv[i]);
+    }
+  }
+  return out;
 }
 
 void run_manager(const std::vector<std::string>& argv, const std::string& hint) {
@@ -126,31 +139,89 @@ void install_wake(const Options& o,
                   const std::function<void(const std::string&)>& report) {
 #ifdef __APPLE__
   fs::path file = fs::path("Library/LaunchAgents") / (std::string(k_launchd_label) + ".plist");
-  bool changed = files.write(file, launchd_plist(o), 0644);
-  report(fmt::format(
-      "[wake] {} {}", changed ? "installed" : "already installed:", files.display(file)));
-  if (o.test_home) {
-    report("[wake] not loaded: BACKCHANNEL_SETUP_HOME is set");
-    return;
-  }
+  std::string content = launchd_plist(o);
   std::string plist = (o.home / file).string();
-  run_manager({"launchctl", "load", "-w", plist},
-              fmt::format("load it with `launchctl load -w {}`", plist));
-  report(fmt::format("[wake] loaded {} with launchctl", k_launchd_label));
+  std::vector<std::vector<std::string>> commands{{"launchctl", "load", "-w", plist}};
+  std::string hint = fmt::format("load it with `launchctl load -w {}`", plist);
+  std::string started = fmt::format("[wake] loaded {} with launchctl", k_launchd_label);
+  const char* not_started = "[wake] not loaded: BACKCHANNEL_SETUP_HOME is set";
 #else
   fs::path file = fs::path(".config/systemd/user") / k_unit_name;
-  bool changed = files.write(file, systemd_unit(o), 0644);
+  std::string content = systemd_unit(o);
+  std::vector<std::vector<std::string>> commands{
+      {"systemctl", "--user", "daemon-reload"},
+      {"systemctl", "--user", "enable", "--now", k_unit_name}};
+  std::string hint = fmt::format("start it with `systemctl --user enable --now {}`", k_unit_name);
+  std::string started =
+      fmt::format("[wake] enabled and started {} (systemctl --user)", k_unit_name);
+  const char* not_started = "[wake] not started: BACKCHANNEL_SETUP_HOME is set";
+#endif
+  bool changed = files.write(file, content, 0644);
+  if (o.dry_run) {
+    if (!o.test_home) {
+      report(fmt::format("[wake] would run: {}", command_line(commands)));
+    }
+    return;
+  }
   report(fmt::format(
       "[wake] {} {}", changed ? "installed" : "already installed:", files.display(file)));
   if (o.test_home) {
-    report("[wake] not started: BACKCHANNEL_SETUP_HOME is set");
+    report(not_started);
     return;
   }
-  std::string hint = fmt::format("start it with `systemctl --user enable --now {}`", k_unit_name);
-  run_manager({"systemctl", "--user", "daemon-reload"}, hint);
-  run_manager({"systemctl", "--user", "enable", "--now", k_unit_name}, hint);
-  report(fmt::format("[wake] enabled and started {} (systemctl --user)", k_unit_name));
+  for (const auto& argv : commands) {
+    run_manager(argv, hint);
+  }
+  report(started);
+}
+
+void remove_wake(const Options& o,
+                 const HomeFiles& files,
+                 const std::function<void(const std::string&)>& report) {
+#ifdef __APPLE__
+  fs::path file = fs::path("Library/LaunchAgents") / (std::string(k_launchd_label) + ".plist");
+  std::string plist = (o.home / file).string();
+  std::vector<std::vector<std::string>> before{{"launchctl", "unload", "-w", plist}};
+  std::vector<std::vector<std::string>> after;
+  std::string hint = fmt::format("unload it with `launchctl unload -w {}`", plist);
+#else
+  fs::path file = fs::path(".config/systemd/user") / k_unit_name;
+  std::vector<std::vector<std::string>> before{
+      {"systemctl", "--user", "disable", "--now", k_unit_name}};
+  std::vector<std::vector<std::string>> after{{"systemctl", "--user", "daemon-reload"}};
+  std::string hint = fmt::format("stop it with `systemctl --user disable --now {}`", k_unit_name);
 #endif
+  auto text = files.read(file);
+  if (!text) {
+    return;
+  }
+  if (text->find(" watch --urgent-only --notify") == std::string::npos
+      && text->find("<string>--urgent-only</string>") == std::string::npos) {
+    report(fmt::format("[wake] left {}: it does not run bch's notifier", files.display(file)));
+    return;
+  }
+  bool manage = !o.test_home && !o.dry_run;
+  if (o.dry_run && !o.test_home) {
+    auto all = before;
+    all.insert(all.end(), after.begin(), after.end());
+    report(fmt::format("[wake] would run: {}", command_line(all)));
+  }
+  if (manage) {
+    for (const auto& argv : before) {
+      run_manager(argv, hint);
+    }
+  }
+  files.remove(file);
+  if (manage) {
+    for (const auto& argv : after) {
+      run_manager(argv, hint);
+    }
+  }
+  if (!o.dry_run) {
+    report(fmt::format("[wake] {} and removed {}",
+                       manage ? "stopped" : "not stopped (BACKCHANNEL_SETUP_HOME is set)",
+                       files.display(file)));
+  }
 }
 
 }  // namespace bch::setup

@@ -1,3 +1,4 @@
+#include "setup/home_files.hpp"
 #include "support.hpp"
 
 #include <bch/setup/setup.hpp>
@@ -383,4 +384,59 @@ TEST_CASE("setup refuses a read-only or non-regular settings file and leaves it 
   REQUIRE(::stat((t.path() / ".claude/settings.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0444);
   CHECK(fs::is_fifo(t.path() / ".claude.json"));
+}
+
+TEST_CASE("setup --undo gives the user's files back byte for byte", "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".claude/settings.json", k_claude_settings);
+  write_text(t.path() / ".claude.json",
+             R"({"numStartups":12,"mcpServers":{"other":{"command":"x"}}})");
+  write_text(t.path() / ".codex/config.toml", k_codex_config);
+  write_text(t.path() / ".codex/AGENTS.md", "# Rules\nBe terse.");  // no final newline
+  write_text(t.path() / ".gemini/settings.json", "// mine\n{\"theme\": \"Dracula\" /* x */}\n");
+  auto before = snapshot(t.path());
+
+  auto o = options_for(t.path());
+  o.dry_run = true;
+  auto dry = run_setup(o);
+  CHECK(dry.errors.empty());
+  CHECK(snapshot(t.path()) == before);
+  REQUIRE(!dry.lines.empty());
+  CHECK(dry.lines.back() == "dry run: 7 files would change; nothing was written");
+
+  CHECK(run_setup(options_for(t.path())).errors.empty());
+  CHECK(snapshot(t.path()) != before);
+  o = options_for(t.path());
+  o.undo = true;
+  auto undone = run_setup(o);
+  CHECK(undone.errors.empty());
+  auto after = snapshot(t.path());
+  // AGENTS.md had no final newline: setup added one before its section, and it stays.
+  CHECK(after[".codex/AGENTS.md"] == "# Rules\nBe terse.\n");
+  after[".codex/AGENTS.md"] = before[".codex/AGENTS.md"];
+  CHECK(after == before);
+}
+
+TEST_CASE("a dry run's diff shows one hunk with context around the change", "[setup]") {
+  using bch::setup::Change;
+  Change change{"~/f", "a\nb\nc\nd\ne\nf\ng\nh\n", "a\nb\nc\nd\nE\nf\ng\nh\n"};
+  CHECK(bch::setup::unified_diff(change)
+        == "--- ~/f\n+++ ~/f\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n");
+  Change created{"~/n", std::nullopt, "x\ny"};
+  CHECK(bch::setup::unified_diff(created)
+        == "--- /dev/null\n+++ ~/n\n@@ -0,0 +1,2 @@\n+x\n+y\n\\ No newline at end of file\n");
+  Change removed{"~/r", "\x1b[31mred\n", std::nullopt};
+  CHECK(bch::setup::unified_diff(removed)
+        == "--- ~/r\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-\xEF\xBF\xBD[31mred\n");
+}
+
+TEST_CASE("setup refuses a settings file holding a number no double holds", "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".claude/settings.json", "{\"a\": 1E400}\n");
+  auto run = run_setup(options_for(t.path()));
+  REQUIRE(run.errors.size() == 1);
+  CHECK(run.errors[0]
+        == "cannot edit ~/.claude/settings.json: it holds a number out of range — not touching it");
+  CHECK(read_text(t.path() / ".claude/settings.json") == "{\"a\": 1E400}\n");
+  CHECK(fs::exists(t.path() / ".claude.json"));  // the other steps are done
 }

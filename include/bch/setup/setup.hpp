@@ -32,11 +32,17 @@ struct Options {
   bool harnesses = true;  // configure the harnesses (false: only the wake service, if asked)
   bool hooks = true;      // install the Claude Code prompt hook
   bool wake = false;      // install and start the wake service
+  // Take out what setup adds instead (hook, skill, MCP entries, instruction sections,
+  // wake service), leaving every other byte; entries setup did not write are left.
+  bool undo = false;
+  // Write nothing and run nothing: report a unified diff of every file that would change.
+  bool dry_run = false;
 };
 
-// Runs every step. Each action is reported as one line "[<harness>] <what was done>".
-// A step that refuses (a file it cannot parse, a path leading outside the home) does not
-// stop the others; its error message, naming the file, is returned.
+// Runs every step. Each action is reported as one line "[<harness>] <what was done>"; in a
+// dry run, each file that would change is reported as a unified diff instead, then a
+// summary line. A step that refuses (a file it cannot parse, a path leading outside the
+// home) does not stop the others; its error message, naming the file, is returned.
 std::vector<std::string> run(const Options& options,
                              const std::function<void(const std::string&)>& report);
 
