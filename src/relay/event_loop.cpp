@@ -4,7 +4,6 @@
 #include <bch/util/fs.hpp>
 
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,15 +11,14 @@
 
 namespace bch::relay {
 
-EventLoop::EventLoop()
-    : m_epoll(::epoll_create1(EPOLL_CLOEXEC)), m_wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-  if (!m_epoll || !m_wake) {
+EventLoop::EventLoop() : m_epoll(::epoll_create1(EPOLL_CLOEXEC)) {
+  if (!m_epoll) {
     throw Error(ErrorKind::io, util::errno_message("cannot start the relay's event loop", errno));
   }
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.u64 = 0;  // key 0: the wake-up
-  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, m_wake.get(), &event) != 0) {
+  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, m_wake.fd(), &event) != 0) {
     throw Error(ErrorKind::io, util::errno_message("cannot start the relay's event loop", errno));
   }
 }
@@ -43,8 +41,7 @@ void EventLoop::stop() {
     std::lock_guard lock(m_mutex);
     m_stopping = true;
   }
-  std::uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(m_wake.get(), &one, sizeof one);
+  m_wake.notify();
   if (m_thread.joinable()) {
     m_thread.join();
   }
@@ -57,8 +54,7 @@ void EventLoop::post(std::function<void()> task) {
     std::lock_guard lock(m_mutex);
     m_posted.push_back(std::move(task));
   }
-  std::uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(m_wake.get(), &one, sizeof one);
+  m_wake.notify();
 }
 
 std::uint64_t EventLoop::add(int fd, std::uint32_t events, Handler handler) {
@@ -120,8 +116,7 @@ void EventLoop::run() {
     for (int i = 0; i < n; ++i) {
       std::uint64_t key = events[static_cast<std::size_t>(i)].data.u64;
       if (key == 0) {
-        std::uint64_t count = 0;
-        [[maybe_unused]] auto r = ::read(m_wake.get(), &count, sizeof count);
+        m_wake.drain();
         continue;
       }
       // A handler may remove registrations, its own included: look each one up afresh,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <bch/util/fd.hpp>
+#include <bch/util/waker.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -24,13 +25,13 @@ namespace bch::relay {
 // events is never mistaken for the one it replaced.
 //
 // Other threads talk to the loop only through post(), which queues the task and wakes
-// the loop through an eventfd. stop() ends the thread after the batch in hand, then
+// the loop through a util::Waker. stop() ends the thread after the batch in hand, then
 // runs the tasks still queued on the calling thread, so what they carry is never lost.
 class EventLoop {
 public:
   using Handler = std::function<void(std::uint32_t events)>;
 
-  // Throws Error(io) if epoll or the eventfd cannot be made.
+  // Throws Error(io) if epoll or the waker cannot be made.
   EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -55,7 +56,7 @@ private:
   void run_posted();
 
   util::Fd m_epoll;
-  util::Fd m_wake;
+  util::Waker m_wake;
   std::thread m_thread;
   std::chrono::milliseconds m_period{1000};
   std::function<void()> m_tick;

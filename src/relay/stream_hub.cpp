@@ -10,8 +10,9 @@
 // first (by the time in a UUIDv7 id, or else the file's mtime: no file is read to sort)
 // and read one at a time as the socket drains — never the whole inbox at once, however
 // full; then each message that lands in the
-// inbox. One inotify instance serves the whole relay (Linux allows 128 per user), with a
-// watch on an inbox's new/ only while a stream reads it. The watch is made before the
+// inbox. One folder watch (util::FolderWatch: one inotify instance on Linux, which
+// allows 128 per user) serves the whole relay, with a watch on an inbox's new/ only
+// while a stream reads it. The watch is made before the
 // listing, so a message landing in between appears in both, and a window of the ids a
 // stream sent lately drops the second copy. A message that lands while a stream still
 // has listed files to send joins the end of that list, keeping the order.
@@ -27,7 +28,7 @@
 // before each event, its token is checked again (`authorised`), so a revoked or rotated
 // token ends its streams. A client that closes or resets its end is seen by epoll
 // (EPOLLRDHUP, EPOLLHUP) and its stream closed at once. A watched folder that is deleted
-// or moved (IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED) kills its watch: its streams end,
+// or moved (the watch reports it gone) kills its watch: its streams end,
 // and the next watch() of that path watches the folder there now. TLS streams keep
 // their session: writes go through SSL_write in partial-write mode, and what the client
 // sends is read and dropped.
@@ -45,7 +46,6 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -147,12 +147,25 @@ struct StreamHub::Stream {
   }
 };
 
-StreamHub::StreamHub(Limits limits)
-    : m_limits(limits), m_inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
-  if (!m_inotify) {
-    throw Error(ErrorKind::io, util::errno_message("cannot watch the relay's inboxes", errno));
+namespace {
+
+// The kernel's watch; the portable one when the kernel has no instance left to give.
+std::unique_ptr<util::FolderWatch> inbox_watch() {
+  auto kind = util::default_folder_watch();
+  if (kind == util::FolderWatchKind::kernel) {
+    try {
+      return util::make_folder_watch(kind);
+    } catch (const Error& e) {
+      util::warn(fmt::format("{}: the relay lists watched inboxes every 100 ms instead", e.what()));
+    }
   }
-  m_loop.add(m_inotify.get(), EPOLLIN, [this](std::uint32_t) { on_inotify(); });
+  return util::make_folder_watch(util::FolderWatchKind::polling);
+}
+
+}  // namespace
+
+StreamHub::StreamHub(Limits limits) : m_limits(limits), m_folders(inbox_watch()) {
+  m_loop.add(m_folders->fd(), EPOLLIN, [this](std::uint32_t) { on_folder_events(); });
   auto period = std::clamp(
       m_limits.keepalive / 2, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
   m_loop.every(period, [this] { tick(); });
@@ -176,15 +189,9 @@ std::optional<int> StreamHub::watch(spool::FsSpool& spool, const std::string& ag
     return it->second;
   }
   util::make_private_dirs(dir);
-  int wd =
-      ::inotify_add_watch(m_inotify.get(),
-                          dir.c_str(),
-                          IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_DELETE_SELF | IN_MOVE_SELF);
-  if (wd < 0) {
-    throw Error(ErrorKind::io, util::errno_message(fmt::format("cannot watch '{}'", dir), errno));
-  }
-  // The kernel hands out a descriptor again only for the same folder, which is then
-  // still the live watch of it.
+  int wd = m_folders->add(dir);
+  // A watch's id comes again only for the same folder, which is then still the live
+  // watch of it.
   auto [it, fresh] = m_watches.try_emplace(wd, Watch{dir, 0, true});
   ++it->second.holders;
   m_live[dir] = wd;
@@ -204,7 +211,7 @@ void StreamHub::release_watch(int wd) {
     return;
   }
   if (it->second.live) {
-    ::inotify_rm_watch(m_inotify.get(), wd);
+    m_folders->remove(wd);
     m_live.erase(it->second.dir);
   }
   m_watches.erase(it);
@@ -213,7 +220,7 @@ void StreamHub::release_watch(int wd) {
 // The watched folder itself went away (deleted, or moved: an operator's cleanup, a
 // spool rebuilt): its watch is dead, so its streams end — their clients reconnect and
 // watch whatever folder is there now.
-void StreamHub::orphan(int wd, bool kernel_removed) {
+void StreamHub::orphan(int wd) {
   {
     std::lock_guard lock(m_mutex);
     auto it = m_watches.find(wd);
@@ -223,9 +230,6 @@ void StreamHub::orphan(int wd, bool kernel_removed) {
     it->second.live = false;
     if (auto live = m_live.find(it->second.dir); live != m_live.end() && live->second == wd) {
       m_live.erase(live);
-    }
-    if (!kernel_removed) {
-      ::inotify_rm_watch(m_inotify.get(), wd);
     }
   }
   if (auto readers = m_readers.find(wd); readers != m_readers.end()) {
@@ -319,24 +323,12 @@ void StreamHub::close(Stream& stream) {
   m_streams.erase(&stream);
 }
 
-void StreamHub::on_inotify() {
-  alignas(inotify_event) std::array<char, 16384> buffer{};
-  for (;;) {
-    ssize_t n = ::read(m_inotify.get(), buffer.data(), buffer.size());
-    if (n <= 0) {
-      return;
-    }
-    for (ssize_t off = 0; off < n;) {
-      const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + off);
-      off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-      if ((event->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) != 0) {
-        orphan(event->wd, (event->mask & IN_IGNORED) != 0);
-        continue;
-      }
-      std::string name = event->len > 0 ? std::string(event->name) : "";
-      if (is_message_file(name)) {
-        deliver(event->wd, name);
-      }
+void StreamHub::on_folder_events() {
+  for (const auto& event : m_folders->take()) {
+    if (event.gone) {
+      orphan(event.id);
+    } else if (is_message_file(event.name)) {
+      deliver(event.id, event.name);
     }
   }
 }

@@ -4,6 +4,7 @@
 #include "relay/http_server.hpp"
 
 #include <bch/util/fd.hpp>
+#include <bch/util/folder_watch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -37,7 +38,7 @@ public:
     std::size_t max_streams = 100000;
   };
 
-  // Throws Error(io) if the loop or the inotify instance cannot be made.
+  // Throws Error(io) if the loop or the folder watch cannot be made.
   explicit StreamHub(Limits limits);
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
@@ -69,8 +70,8 @@ private:
   struct Stream;
   struct Inbox;
 
-  void on_inotify();
-  void orphan(int wd, bool kernel_removed);
+  void on_folder_events();
+  void orphan(int wd);
   void deliver(int wd, const std::string& name);
   void on_stream(Stream& stream, std::uint32_t events);
   void flush(Stream& stream);
@@ -81,7 +82,7 @@ private:
   void release_watch(int wd);
 
   Limits m_limits;
-  util::Fd m_inotify;
+  std::unique_ptr<util::FolderWatch> m_folders;  // every watched inbox's new/
   std::atomic<std::size_t> m_count{0};
 
   // Watches, shared with the workers (watch/unwatch) under m_mutex. A watch stays

@@ -1,16 +1,19 @@
 #pragma once
 
-#include <bch/util/fd.hpp>
+#include <bch/util/folder_watch.hpp>
+#include <bch/util/waker.hpp>
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <stop_token>
 
 namespace bch::spool {
 
-// Waits for entries to appear in one folder (inotify IN_CREATE/IN_MOVED_TO) or for a
-// stop request, whichever comes first. If inotify is unavailable (no instances left),
-// falls back to waking once a second. Private to fs_spool.
+// Waits for entries to appear in one folder or for a stop request, whichever comes
+// first, through a util::FolderWatch: the kernel's, or the portable one when the kernel
+// refuses (no inotify instance or watch left) or the build or BCH_FOLDER_WATCH asks for
+// it. Private to fs_spool.
 class DirWatcher {
 public:
   // Starts watching `dir`, which must exist; throws Error(io) naming it otherwise.
@@ -21,8 +24,8 @@ public:
   bool wait();
 
 private:
-  util::Fd m_inotify;
-  util::Fd m_stop_event;
+  std::unique_ptr<util::FolderWatch> m_watch;
+  util::Waker m_stop_event;
   std::stop_token m_stop;
   std::stop_callback<std::function<void()>> m_on_stop;
 };
