@@ -3,24 +3,62 @@
 #include <bch/error.hpp>
 #include <bch/util/fs.hpp>
 
-#include <sys/epoll.h>
+#include <poll.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include <array>
 #include <cerrno>
 
 namespace bch::relay {
 
-EventLoop::EventLoop() : m_epoll(::epoll_create1(EPOLL_CLOEXEC)) {
-  if (!m_epoll) {
-    throw Error(ErrorKind::io, util::errno_message("cannot start the relay's event loop", errno));
+namespace {
+
+#ifdef __linux__
+std::uint32_t to_epoll(std::uint32_t events) {
+  return ((events & EventLoop::k_readable) != 0 ? std::uint32_t{EPOLLIN} : 0U)
+         | ((events & EventLoop::k_writable) != 0 ? std::uint32_t{EPOLLOUT} : 0U) | EPOLLRDHUP;
+}
+
+std::uint32_t from_epoll(std::uint32_t events) {
+  return ((events & EPOLLIN) != 0 ? EventLoop::k_readable : 0U)
+         | ((events & EPOLLOUT) != 0 ? EventLoop::k_writable : 0U)
+         | ((events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0 ? EventLoop::k_hangup : 0U);
+}
+#endif
+
+short to_poll(std::uint32_t events) {
+  return static_cast<short>(((events & EventLoop::k_readable) != 0 ? POLLIN : 0)
+                            | ((events & EventLoop::k_writable) != 0 ? POLLOUT : 0));
+}
+
+std::uint32_t from_poll(short revents) {
+  return ((revents & POLLIN) != 0 ? EventLoop::k_readable : 0U)
+         | ((revents & POLLOUT) != 0 ? EventLoop::k_writable : 0U)
+         | ((revents & (POLLHUP | POLLERR | POLLNVAL)) != 0 ? EventLoop::k_hangup : 0U);
+}
+
+}  // namespace
+
+EventLoop::EventLoop(bool portable) {
+#ifdef __linux__
+  if (!portable) {
+    m_epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!m_epoll) {
+      throw Error(ErrorKind::io, util::errno_message("cannot start the relay's event loop", errno));
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = 0;  // key 0: the wake-up
+    if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, m_wake.fd(), &event) != 0) {
+      throw Error(ErrorKind::io, util::errno_message("cannot start the relay's event loop", errno));
+    }
   }
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.u64 = 0;  // key 0: the wake-up
-  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, m_wake.fd(), &event) != 0) {
-    throw Error(ErrorKind::io, util::errno_message("cannot start the relay's event loop", errno));
-  }
+#else
+  (void)portable;
+#endif
 }
 
 EventLoop::~EventLoop() {
@@ -59,13 +97,18 @@ void EventLoop::post(std::function<void()> task) {
 
 std::uint64_t EventLoop::add(int fd, std::uint32_t events, Handler handler) {
   std::uint64_t key = m_next_key++;
-  epoll_event event{};
-  event.events = events;
-  event.data.u64 = key;
-  if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
-    return 0;
+#ifdef __linux__
+  if (m_epoll) {
+    epoll_event event{};
+    event.events = to_epoll(events);
+    event.data.u64 = key;
+    if (::epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+      return 0;
+    }
   }
-  m_registered.emplace(key, Registration{fd, std::make_shared<const Handler>(std::move(handler))});
+#endif
+  m_registered.emplace(
+      key, Registration{fd, events, std::make_shared<const Handler>(std::move(handler))});
   return key;
 }
 
@@ -74,10 +117,16 @@ bool EventLoop::modify(std::uint64_t key, std::uint32_t events) {
   if (it == m_registered.end()) {
     return false;
   }
-  epoll_event event{};
-  event.events = events;
-  event.data.u64 = key;
-  return ::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, it->second.fd, &event) == 0;
+  it->second.events = events;
+#ifdef __linux__
+  if (m_epoll) {
+    epoll_event event{};
+    event.events = to_epoll(events);
+    event.data.u64 = key;
+    return ::epoll_ctl(m_epoll.get(), EPOLL_CTL_MOD, it->second.fd, &event) == 0;
+  }
+#endif
+  return true;
 }
 
 void EventLoop::remove(std::uint64_t key) {
@@ -85,8 +134,49 @@ void EventLoop::remove(std::uint64_t key) {
   if (it == m_registered.end()) {
     return;
   }
-  ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, it->second.fd, nullptr);
+#ifdef __linux__
+  if (m_epoll) {
+    ::epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, it->second.fd, nullptr);
+  }
+#endif
   m_registered.erase(it);
+}
+
+std::optional<std::vector<std::pair<std::uint64_t, std::uint32_t>>> EventLoop::wait(
+    int timeout_ms) {
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> fired;
+#ifdef __linux__
+  if (m_epoll) {
+    std::array<epoll_event, 256> events{};
+    int n = ::epoll_wait(m_epoll.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      return std::nullopt;
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto& e = events[static_cast<std::size_t>(i)];
+      fired.emplace_back(e.data.u64, from_epoll(e.events));
+    }
+    return fired;
+  }
+#endif
+  // poll(): every registration each time, which is what the portable loop trades for
+  // needing nothing but POSIX.
+  std::vector<pollfd> fds{{m_wake.fd(), POLLIN, 0}};
+  std::vector<std::uint64_t> keys{0};
+  for (const auto& [key, r] : m_registered) {
+    fds.push_back({r.fd, to_poll(r.events), 0});
+    keys.push_back(key);
+  }
+  int n = ::poll(fds.data(), static_cast<nfds_t>(fds.size()), timeout_ms);
+  if (n < 0 && errno != EINTR) {
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; n > 0 && i < fds.size(); ++i) {
+    if (fds[i].revents != 0) {
+      fired.emplace_back(keys[i], from_poll(fds[i].revents));
+    }
+  }
+  return fired;
 }
 
 void EventLoop::run_posted() {
@@ -103,18 +193,13 @@ void EventLoop::run_posted() {
 void EventLoop::run() {
   using clock = std::chrono::steady_clock;
   auto next_tick = clock::now() + m_period;
-  std::array<epoll_event, 256> events{};
   for (;;) {
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - clock::now());
-    int n = ::epoll_wait(m_epoll.get(),
-                         events.data(),
-                         static_cast<int>(events.size()),
-                         static_cast<int>(std::max<std::int64_t>(0, wait.count())));
-    if (n < 0 && errno != EINTR) {
-      return;
+    auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_tick - clock::now());
+    auto fired = wait(static_cast<int>(std::max<std::int64_t>(0, timeout.count())));
+    if (!fired) {
+      return;  // the wait itself failed: nothing more can be heard
     }
-    for (int i = 0; i < n; ++i) {
-      std::uint64_t key = events[static_cast<std::size_t>(i)].data.u64;
+    for (auto [key, events] : *fired) {
       if (key == 0) {
         m_wake.drain();
         continue;
@@ -124,7 +209,7 @@ void EventLoop::run() {
       auto it = m_registered.find(key);
       if (it != m_registered.end()) {
         std::shared_ptr<const Handler> handler = it->second.handler;
-        (*handler)(events[static_cast<std::size_t>(i)].events);
+        (*handler)(events);
       }
     }
     {

@@ -26,8 +26,8 @@
 //
 // Liveness: a stream idle for `keepalive` gets a comment line; at that moment, and
 // before each event, its token is checked again (`authorised`), so a revoked or rotated
-// token ends its streams. A client that closes or resets its end is seen by epoll
-// (EPOLLRDHUP, EPOLLHUP) and its stream closed at once. A watched folder that is deleted
+// token ends its streams. A client that closes or resets its end is seen by the loop
+// (a hangup) and its stream closed at once. A watched folder that is deleted
 // or moved (the watch reports it gone) kills its watch: its streams end,
 // and the next watch() of that path watches the folder there now. TLS streams keep
 // their session: writes go through SSL_write in partial-write mode, and what the client
@@ -45,7 +45,6 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -130,7 +129,7 @@ struct StreamHub::Stream {
   std::size_t offset = 0;  // of out.front(), already written
   std::size_t queued = 0;  // bytes in `out` not yet written
   Clock::time_point last_queued = Clock::now();
-  bool writing = false;  // EPOLLOUT asked for
+  bool writing = false;  // EventLoop::k_writable asked for
   std::unordered_set<std::string> sent;
   std::deque<std::string> sent_order;
 
@@ -165,7 +164,7 @@ std::unique_ptr<util::FolderWatch> inbox_watch() {
 }  // namespace
 
 StreamHub::StreamHub(Limits limits) : m_limits(limits), m_folders(inbox_watch()) {
-  m_loop.add(m_folders->fd(), EPOLLIN, [this](std::uint32_t) { on_folder_events(); });
+  m_loop.add(m_folders->fd(), EventLoop::k_readable, [this](std::uint32_t) { on_folder_events(); });
   auto period = std::clamp(
       m_limits.keepalive / 2, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
   m_loop.every(period, [this] { tick(); });
@@ -272,7 +271,7 @@ void StreamHub::adopt(Connection connection,
       close(*s);
       return;
     }
-    s->key = m_loop.add(s->connection.fd, EPOLLIN | EPOLLRDHUP, [this, s](std::uint32_t events) {
+    s->key = m_loop.add(s->connection.fd, EventLoop::k_readable, [this, s](std::uint32_t events) {
       on_stream(*s, events);
     });
     if (s->key == 0) {
@@ -414,7 +413,7 @@ void StreamHub::fill(Stream& stream) {
   }
 }
 
-// Writes what the socket takes; refills from the listing; asks for EPOLLOUT while
+// Writes what the socket takes; refills from the listing; asks for `k_writable` while
 // something waits. May close (and so destroy) the stream.
 void StreamHub::flush(Stream& stream) {
   for (;;) {
@@ -444,7 +443,7 @@ void StreamHub::flush(Stream& stream) {
         }
         if (!stream.writing) {
           stream.writing = true;
-          m_loop.modify(stream.key, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+          m_loop.modify(stream.key, EventLoop::k_readable | EventLoop::k_writable);
         }
         return;
       }
@@ -468,16 +467,16 @@ void StreamHub::flush(Stream& stream) {
   }
   if (stream.writing) {
     stream.writing = false;
-    m_loop.modify(stream.key, EPOLLIN | EPOLLRDHUP);
+    m_loop.modify(stream.key, EventLoop::k_readable);
   }
 }
 
 void StreamHub::on_stream(Stream& stream, std::uint32_t events) {
-  if ((events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
+  if ((events & EventLoop::k_hangup) != 0) {
     close(stream);
     return;
   }
-  if ((events & EPOLLIN) != 0) {
+  if ((events & EventLoop::k_readable) != 0) {
     // A client has nothing to say on an event stream: read and drop, and see its end.
     std::array<char, 4096> scratch{};
     for (;;) {

@@ -71,9 +71,9 @@ std::string unified_diff(const Change& change) {
          && before[before.size() - 1 - suffix] == after[after.size() - 1 - suffix]) {
     ++suffix;
   }
-  constexpr std::size_t context = 3;
-  std::size_t first = prefix > context ? prefix - context : 0;
-  std::size_t tail = std::min(suffix, context);
+  constexpr std::size_t k_context = 3;
+  std::size_t first = prefix > k_context ? prefix - k_context : 0;
+  std::size_t tail = std::min(suffix, k_context);
   std::size_t old_end = before.size() - suffix + tail;
   std::size_t new_end = after.size() - suffix + tail;
   std::string out = fmt::format("--- {}\n+++ {}\n@@ -{} +{} @@\n",

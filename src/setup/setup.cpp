@@ -85,15 +85,15 @@ bool runs_bch_mcp(const json& server) {
 // setup appends (command, args, env lines; comments and blank lines may follow them):
 // from the blank line setup put before it to its last line. Nothing otherwise.
 std::optional<std::pair<std::size_t, std::size_t>> codex_block(const std::string& text) {
-  constexpr std::string_view header = "[mcp_servers.backchannel]\n";
-  std::size_t start = text.starts_with(header) ? 0 : text.find("\n" + std::string(header));
+  constexpr std::string_view k_header = "[mcp_servers.backchannel]\n";
+  std::size_t start = text.starts_with(k_header) ? 0 : text.find("\n" + std::string(k_header));
   if (start == std::string::npos) {
     return std::nullopt;
   }
   if (text[start] == '\n') {
     ++start;
   }
-  std::size_t pos = start + header.size();
+  std::size_t pos = start + k_header.size();
   std::size_t end = pos;
   bool tail = false;
   while (pos < text.size()) {

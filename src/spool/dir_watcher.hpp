@@ -12,8 +12,7 @@ namespace bch::spool {
 
 // Waits for entries to appear in one folder or for a stop request, whichever comes
 // first, through a util::FolderWatch: the kernel's, or the portable one when the kernel
-// refuses (no inotify instance or watch left) or the build or BCH_FOLDER_WATCH asks for
-// it. Private to fs_spool.
+// refuses (no inotify instance or watch left) or util::portable() asks for it. Private to fs_spool.
 class DirWatcher {
 public:
   // Starts watching `dir`, which must exist; throws Error(io) naming it otherwise.

@@ -131,6 +131,8 @@ public:
   explicit PollingWatch(std::chrono::milliseconds period)
       : m_period(std::max(period, std::chrono::milliseconds(1))),
         m_thread([this](const std::stop_token& stop) { run(stop); }) {}
+  PollingWatch(const PollingWatch&) = delete;
+  PollingWatch& operator=(const PollingWatch&) = delete;
 
   ~PollingWatch() override {
     m_thread.request_stop();
@@ -264,14 +266,17 @@ private:
 
 }  // namespace
 
-FolderWatchKind default_folder_watch() {
-#if defined(__linux__) && !defined(BCH_FOLDER_WATCH_POLLING)
-  const char* chosen = std::getenv("BCH_FOLDER_WATCH");
-  return chosen != nullptr && std::string_view(chosen) == "polling" ? FolderWatchKind::polling
-                                                                    : FolderWatchKind::kernel;
+bool portable() {
+#if defined(__linux__) && !defined(BCH_PORTABLE)
+  const char* chosen = std::getenv("BCH_PORTABLE");
+  return chosen != nullptr && std::string_view(chosen) == "1";
 #else
-  return FolderWatchKind::polling;
+  return true;
 #endif
+}
+
+FolderWatchKind default_folder_watch() {
+  return portable() ? FolderWatchKind::polling : FolderWatchKind::kernel;
 }
 
 std::unique_ptr<FolderWatch> make_folder_watch(FolderWatchKind kind,

@@ -41,9 +41,9 @@ as alice send @bob "ping 0" >/dev/null
 start_watch idle --peek
 wait_for 5 has_lines "$T/idle.out" 1 || fail "ping 0 not delivered"
 # (Under ThreadSanitizer its runtime has a thread of its own that wakes every 100 ms: the
-# check runs in the plain and ASan builds. The portable watch, BCH_FOLDER_WATCH=polling,
-# is a poller by design.)
-if [ -z "${TSAN_OPTIONS:-}" ] && [ "${BCH_FOLDER_WATCH:-}" != polling ]; then
+# check runs in the plain and ASan builds. The portable watch, BCH_PORTABLE=1, is a
+# poller by design.)
+if [ -z "${TSAN_OPTIONS:-}" ] && [ "${BCH_PORTABLE:-}" != 1 ]; then
   timeout -s INT 1 strace -qq -f -p "$WATCH_PID" -o "$T/idle.trace" || true
   [ -s "$T/idle.trace" ] || fail "strace could not attach to the watcher"
   expect_eq "$(grep -c ') = ' "$T/idle.trace" || true)" "0" "system calls of an idle watcher"

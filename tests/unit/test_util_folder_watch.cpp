@@ -114,7 +114,8 @@ TEST_CASE("a waker wakes a poll from another thread, and drains", "[folder watch
   CHECK(::poll(&fd, 1, 0) == 0);
 }
 
-TEST_CASE("BCH_FOLDER_WATCH=polling picks the portable watch", "[folder watch]") {
-  bch::test::ScopedEnv env("BCH_FOLDER_WATCH", std::string("polling"));
+TEST_CASE("BCH_PORTABLE=1 picks the portable watch", "[folder watch]") {
+  bch::test::ScopedEnv env("BCH_PORTABLE", std::string("1"));
+  CHECK(bch::util::portable());
   CHECK(bch::util::default_folder_watch() == FolderWatchKind::polling);
 }

@@ -5,8 +5,8 @@
 // the kernel's (inotify on Linux) and a portable one that lists each folder every
 // period and reports the difference, for systems without inotify (macOS, the BSDs) and
 // for Linux when no inotify instance is left. Both are built on Linux and pass one
-// contract test (tests/unit/test_util_folder_watch.cpp); BCH_FOLDER_WATCH (build option,
-// or the variable at run time) picks the portable one where the kernel's exists.
+// contract test (tests/unit/test_util_folder_watch.cpp); portable() picks the portable
+// one where the kernel's exists.
 
 #include <chrono>
 #include <filesystem>
@@ -43,8 +43,13 @@ public:
 
 enum class FolderWatchKind { kernel, polling };
 
-// The kind this build uses: the kernel's where it has one, unless the build option
-// BCH_FOLDER_WATCH=polling or the variable BCH_FOLDER_WATCH=polling says otherwise.
+// Whether bch uses only its portable implementations (this folder watch's polling one,
+// the relay event loop's poll()): always where the kernel's are missing, and on Linux
+// when built with BCH_PORTABLE=ON or run with the variable BCH_PORTABLE=1, so that what
+// macOS runs is tested here.
+bool portable();
+
+// The kind this build uses: the kernel's, unless portable().
 FolderWatchKind default_folder_watch();
 
 // A watch of that kind; the portable one lists its folders every `period`. Throws
