@@ -153,8 +153,10 @@ std::optional<std::vector<std::pair<std::uint64_t, std::uint32_t>>> EventLoop::w
       return std::nullopt;
     }
     for (int i = 0; i < n; ++i) {
-      const auto& e = events[static_cast<std::size_t>(i)];
-      fired.emplace_back(e.data.u64, from_epoll(e.events));
+      // Copied out: epoll_event is packed, and a reference to its u64 would be misaligned.
+      std::uint64_t key = events[static_cast<std::size_t>(i)].data.u64;
+      std::uint32_t fired_events = events[static_cast<std::size_t>(i)].events;
+      fired.emplace_back(key, from_epoll(fired_events));
     }
     return fired;
   }
