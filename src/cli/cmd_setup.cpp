@@ -4,6 +4,7 @@
 #include <bch/error.hpp>
 #include <bch/setup/setup.hpp>
 #include <bch/util/log.hpp>
+#include <bch/util/platform.hpp>
 
 #include <fmt/format.h>
 
@@ -13,12 +14,11 @@
 namespace bch::cli {
 
 std::string own_path() {
-  std::error_code ec;
-  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    throw Error(ErrorKind::io, "cannot find the path of the bch binary (/proc/self/exe)");
+  auto path = util::executable_path();
+  if (!path) {
+    throw Error(ErrorKind::io, "cannot find the path of the bch binary");
   }
-  return path.string();
+  return *path;
 }
 
 namespace {

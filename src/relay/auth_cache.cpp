@@ -1,5 +1,7 @@
 #include "relay/auth_cache.hpp"
 
+#include <bch/util/platform.hpp>
+
 #include <sys/stat.h>
 
 namespace bch::relay {
@@ -11,10 +13,7 @@ std::optional<std::string> FileValueCache::get(const std::filesystem::path& path
     m_entries.erase(path.string());
     return std::nullopt;
   }
-  Stamp now{st.st_dev,
-            st.st_ino,
-            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-            st.st_size};
+  Stamp now{st.st_dev, st.st_ino, util::mtime_ns(st), st.st_size};
   auto [it, added] = m_entries.try_emplace(path.string());
   if (added || !(it->second.stamp == now)) {
     it->second.stamp = now;

@@ -25,6 +25,7 @@
 #include "relay/limiter.hpp"
 
 #include <bch/error.hpp>
+#include <bch/util/platform.hpp>
 
 #include <fmt/format.h>
 
@@ -253,7 +254,7 @@ private:
             "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: "
             "application/json\r\nContent-Length: 51\r\nConnection: close\r\n\r\n"
             "{\"error\":\"too many connections from this address\"}\n";
-        (void)::send(sock, k_refusal.data(), k_refusal.size(), MSG_NOSIGNAL);
+        (void)::send(sock, k_refusal.data(), k_refusal.size(), util::k_send_no_sigpipe);
       }
       httplib::detail::shutdown_socket(sock);
       httplib::detail::close_socket(sock);

@@ -49,6 +49,7 @@
 #include <bch/util/group_sync.hpp>
 #include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
+#include <bch/util/platform.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -121,7 +122,7 @@ void frame(std::string& out, std::uint64_t generation, std::string_view payload)
 }
 
 void sync_file(int fd, const fs::path& path) {
-  if (::fdatasync(fd) != 0) {
+  if (util::sync_data(fd) != 0) {
     throw Error(ErrorKind::io,
                 util::errno_message(fmt::format("cannot sync '{}'", path.string()), errno));
   }
@@ -377,7 +378,7 @@ void Journal::fill_to(int index, std::size_t need) {
 }
 
 void Journal::sync_filesystem() {
-  if (::syncfs(m_sync_fd) != 0) {
+  if (util::sync_file_system(m_sync_fd) != 0) {
     throw Error(
         ErrorKind::io,
         util::errno_message(fmt::format("cannot sync '{}'", m_options.sync_root.string()), errno));

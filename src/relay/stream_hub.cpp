@@ -41,6 +41,7 @@
 #include <bch/spool/fs_spool.hpp>
 #include <bch/util/fs.hpp>
 #include <bch/util/log.hpp>
+#include <bch/util/platform.hpp>
 
 #include <fmt/format.h>
 
@@ -111,7 +112,7 @@ std::int64_t sent_at(const std::string& dir, const std::string& name) {
   if (::fstatat(AT_FDCWD, (dir + "/" + name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return 0;
   }
-  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  return util::mtime_ns(st) / 1'000'000;
 }
 
 }  // namespace
@@ -433,7 +434,7 @@ void StreamHub::flush(Stream& stream) {
           n = -1;
         }
       } else {
-        n = ::send(stream.connection.fd, data, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = ::send(stream.connection.fd, data, left, util::k_send_no_sigpipe | MSG_DONTWAIT);
         blocked = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
       }
       if (n < 0) {

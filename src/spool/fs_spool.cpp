@@ -55,6 +55,7 @@
 #include <bch/util/group_sync.hpp>
 #include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
+#include <bch/util/platform.hpp>
 
 #include <fmt/format.h>
 
@@ -478,7 +479,7 @@ void FsSpool::write(const std::vector<std::string>& recipients,
       util::write_all(fd.get(), std::string_view(data).substr(0, data.size() / 2), tmp);
       util::crash_point("send.tmp-partial");
       util::write_all(fd.get(), std::string_view(data).substr(data.size() / 2), tmp);
-      if (durable && ::fdatasync(fd.get()) != 0) {
+      if (durable && util::sync_data(fd.get()) != 0) {
         throw Error(ErrorKind::io,
                     util::errno_message(fmt::format("cannot sync '{}'", tmp.string()), errno));
       }

@@ -1,4 +1,5 @@
 #include <bch/util/fd.hpp>
+#include <bch/util/platform.hpp>
 #include <bch/util/process.hpp>
 
 #include <fcntl.h>
@@ -73,7 +74,7 @@ std::optional<ProcessResult> run_process(const std::vector<std::string>& argv,
     return std::nullopt;
   }
   int pipe_fds[2] = {-1, -1};
-  if (capture && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+  if (capture && pipe_cloexec(pipe_fds) != 0) {
     return std::nullopt;
   }
   Fd read_end(pipe_fds[0]);
