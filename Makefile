@@ -9,14 +9,14 @@
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan, built with clang (CI runs it too)
-#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 12),
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each (default 60; CI runs 8),
 #                from the same clang ASan+UBSan build as test-sanitize
 #   make test-tsan   the threaded unit tests and the relay and watch scripts under
 #                ThreadSanitizer (CI too)
 #   make tidy    clang-tidy over the project's own code (.clang-tidy; CI too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
 #   make mutants    one-line breakages of src/ (tests/mutants/list) the suite must catch
-#                (MUTANTS_ONLY=<regex> runs some; CI runs a share, MUTANTS_SHARE=3: see
+#                (MUTANTS_ONLY=<regex> runs some; CI runs a share, MUTANTS_SHARE=4: see
 #                scripts/mutants.sh)
 
 BUILD      ?= build

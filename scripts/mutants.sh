@@ -6,7 +6,7 @@
 #
 #   scripts/mutants.sh <build dir> [cmake flags...]
 #   MUTANTS_ONLY=<regex>: only the mutants whose name matches (a quick re-check)
-#   MUTANTS_SHARE=k: CI's share (k > 1): every mutant of a file that the last 10 commits
+#   MUTANTS_SHARE=k: CI's share (k > 1): every mutant of a file that the last commit
 #     touched, and one in k of the others, chosen by the commit, so that successive
 #     commits cover them all; `make mutants` alone runs every one.
 set -euo pipefail
@@ -31,7 +31,7 @@ echo "mutants: building the unmutated tree"
 cmake --build "$build/tree" -j "$jobs" --target bch bch_unit_tests bch_fake_brain bch_stream_load -- -s >/dev/null
 
 share=${MUTANTS_SHARE:-1}
-touched=$(git -C "$src" log -10 --name-only --format= 2>/dev/null | sort -u || true)
+touched=$(git -C "$src" log -1 --name-only --format= 2>/dev/null | sort -u || true)
 head=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo 0)
 turn=$((16#${head:0:6} % share))
 index=-1
