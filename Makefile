@@ -5,7 +5,8 @@
 #   make install / make uninstall   bch, man page, completions under PREFIX (/usr/local)
 #   make dist    static release archives and .deb packages for linux x86_64 and aarch64
 #                (cross-built, tested under qemu), install.sh and SHA256SUMS in build/dist;
-#                RELEASE_URL=https://… names where they will be published
+#                RELEASE_URL=https://… names where they will be published;
+#                DIST_TARGETS=x86_64 leaves out the cross-built one
 #   make bench   build, then measure start-up, send and drain (bench/run.sh)
 #   make bench-relay   the relay's throughput, latency and memory (bench/relay_bench.cpp)
 #   make test-sanitize   the suite again under ASan+UBSan, built with clang (CI runs it too)
@@ -16,8 +17,8 @@
 #   make tidy    clang-tidy over the project's own code (.clang-tidy; CI too)
 #   make format-check    clang-format over the tracked sources (CI runs it too)
 #   make mutants    one-line breakages of src/ (tests/mutants/list) the suite must catch
-#                (MUTANTS_ONLY=<regex> runs some; CI runs a share, MUTANTS_SHARE=4: see
-#                scripts/mutants.sh)
+#                (MUTANTS_ONLY=<regex> runs some; CI those of the files the last commit
+#                touched, MUTANTS_SHARE=0: see scripts/mutants.sh)
 
 BUILD      ?= build
 DEPS       := $(BUILD)/deps
@@ -81,17 +82,22 @@ uninstall:
 # scripts/dist.sh, then installed and run by tests/dist/check.sh (arm64 under qemu). The
 # release URL goes into install.sh and into the invite text of the binaries.
 RELEASE_URL ?=
-dist: configure cross-deps
+# DIST_TARGETS=x86_64: this machine's target alone (no cross toolchain, no qemu).
+DIST_TARGETS ?= x86_64 aarch64
+DIST_CROSS := $(filter aarch64,$(DIST_TARGETS))
+dist: configure $(if $(DIST_CROSS),cross-deps)
 	@cmake -S . -B $(RELEASE) "-DBCH_RELEASE_URL=$(RELEASE_URL)" >/dev/null
+	@echo "building bch for linux-x86_64"
+	@scripts/build.sh $(RELEASE) $(JOBS) bch bch_completions
+ifneq ($(DIST_CROSS),)
 	@echo "configuring $(CROSS) (static release build for linux-aarch64)"
 	@cmake -S . -B $(CROSS) -DCMAKE_TOOLCHAIN_FILE=$(abspath cmake/aarch64-linux-gnu.cmake) \
 	  -DCMAKE_BUILD_TYPE=Release -DBCH_STATIC=ON -DBCH_BENCH=OFF "-DBCH_RELEASE_URL=$(RELEASE_URL)" \
 	  $(CMAKE_FLAGS) >/dev/null
-	@echo "building bch for linux-x86_64"
-	@scripts/build.sh $(RELEASE) $(JOBS) bch bch_completions
 	@echo "building bch for linux-aarch64"
 	@scripts/build.sh $(CROSS) $(JOBS) bch bch_completions
-	@scripts/dist.sh $(DIST) "$(RELEASE_URL)" $(RELEASE) $(CROSS)
+endif
+	@scripts/dist.sh $(DIST) "$(RELEASE_URL)" $(RELEASE) $(if $(DIST_CROSS),$(CROSS))
 	@tests/dist/check.sh $(DIST) "$(RELEASE_URL)"
 
 # The demo runs only bch: the unit tests (half of a first build) wait for make test.

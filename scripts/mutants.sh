@@ -6,9 +6,11 @@
 #
 #   scripts/mutants.sh <build dir> [cmake flags...]
 #   MUTANTS_ONLY=<regex>: only the mutants whose name matches (a quick re-check)
-#   MUTANTS_SHARE=k: CI's share (k > 1): every mutant of a file that the last commit
-#     touched, and one in k of the others, chosen by the commit, so that successive
-#     commits cover them all; `make mutants` alone runs every one.
+#   MUTANTS_SHARE=k (k > 1): every mutant of a file that the last commit touched, and
+#     one in k of the others, chosen by the commit, so that successive commits cover
+#     them all; MUTANTS_SHARE=0 (CI): only those of the touched files, and no build at
+#     all when there are none; `make mutants` alone runs every one. Every mutant's
+#     string is checked whichever run.
 set -euo pipefail
 
 build=$1
@@ -27,13 +29,14 @@ mkdir -p "$copy"
 # the time of a batch of four, which pays for the slower first build within 7 mutants).
 cmake -S "$copy" -B "$build/tree" -DCMAKE_BUILD_TYPE=None -DBCH_UNITY_BATCH=1 -DBCH_BENCH=OFF "$@" \
   -DCMAKE_COMPILE_WARNING_AS_ERROR=OFF >/dev/null
-echo "mutants: building the unmutated tree"
-cmake --build "$build/tree" -j "$jobs" --target bch bch_unit_tests bch_fake_brain bch_stream_load -- -s >/dev/null
+# The unmutated tree is built before the first mutant that runs, not before a run that
+# only checks the strings.
+built=0
 
 share=${MUTANTS_SHARE:-1}
 touched=$(git -C "$src" log -1 --name-only --format= 2>/dev/null | sort -u || true)
 head=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo 0)
-turn=$((16#${head:0:6} % share))
+turn=$((share > 1 ? 16#${head:0:6} % share : 0))
 index=-1
 skipped=0
 killed=0
@@ -50,9 +53,15 @@ while IFS=$'\t' read -r name file from to tests; do
     survived+=("$name (stale)")
     continue
   fi
-  if [ "$share" -gt 1 ] && ! grep -qxF "$file" <<<"$touched" && [ $((index % share)) -ne "$turn" ]; then
+  if [ "$share" != 1 ] && ! grep -qxF "$file" <<<"$touched" &&
+    { [ "$share" = 0 ] || [ $((index % share)) -ne "$turn" ]; }; then
     skipped=$((skipped + 1))  # its string is still checked above
     continue
+  fi
+  if [ "$built" = 0 ]; then
+    echo "mutants: building the unmutated tree"
+    cmake --build "$build/tree" -j "$jobs" --target bch bch_unit_tests bch_fake_brain bch_stream_load -- -s >/dev/null
+    built=1
   fi
   FROM="$from" TO="$to" perl -0pi -e '$t = $ENV{TO}; $t =~ s/\\n/\n/g; s/\Q$ENV{FROM}\E/$t/' "$target"
   # Scripts need only bch; unit tests need their binary relinked too.
@@ -82,7 +91,10 @@ done <"$src/tests/mutants/list"
 # next run rebuilds what it needs.
 
 left=""
-[ "$skipped" -eq 0 ] || left=", $skipped left for other commits"
+if [ "$skipped" -gt 0 ]; then
+  left=", $skipped left for other commits"
+  [ "$share" != 0 ] || left=", $skipped not run (files the last commit did not touch)"
+fi
 echo "mutants: ${killed} killed, ${#survived[@]} survived$left"
 if [ "${#survived[@]}" -gt 0 ]; then
   printf 'mutants: the suite misses: %s\n' "${survived[@]}" >&2

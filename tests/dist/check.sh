@@ -21,6 +21,12 @@ expect_eq "$(grep -c "^default_url='$url' " "$dist/install.sh")" 1 "install.sh n
 
 version=$(ls "$dist" | sed -n 's/^bch-\(.*\)-linux-x86_64\.tar\.gz$/\1/p')
 [ -n "$version" ] || fail "no linux-x86_64 archive in $dist"
+# The targets built (make dist DIST_TARGETS=x86_64 leaves out aarch64): each has an
+# archive and a package.
+archs=$(ls "$dist" | sed -n "s/^bch-$version-linux-\(.*\)\.tar\.gz\$/\1/p")
+debarchs=$(ls "$dist" | sed -n "s/^bch_${version}_\(.*\)\.deb\$/\1/p")
+expect_eq "$(echo $debarchs)" "$(echo "$archs" | sed 's/x86_64/amd64/; s/aarch64/arm64/' | sort | tr '\n' ' ' | sed 's/ $//')" \
+  "a package for each archive"
 
 # exercise <label>: the binary in $BCH sends, lists and drains on a local spool, and
 # serves a relay that two agents of another home use.
@@ -65,7 +71,7 @@ check_tree() {
 }
 
 # The archives, unpacked as install.sh would (one folder, nothing outside it).
-for arch in x86_64 aarch64; do
+for arch in $archs; do
   name=bch-$version-linux-$arch
   tar -tzf "$dist/$name.tar.gz" | grep -v "^$name/" && fail "$name.tar.gz has files outside $name/"
   mkdir -p "$T/tgz"
@@ -78,7 +84,7 @@ for arch in x86_64 aarch64; do
 done
 
 # The packages: their fields, and their contents under a temp root.
-for debarch in amd64 arm64; do
+for debarch in $debarchs; do
   deb=$dist/bch_${version}_$debarch.deb
   expect_eq "$(dpkg-deb -f "$deb" Package Version Architecture)" "Package: bch
 Version: $version
@@ -100,4 +106,4 @@ done
 out=$(PATH=/usr/bin:/bin sh "$dist/install.sh" --from "file://$dist" --prefix "$T/prefix")
 expect_match "$out" "^installed bch $version \\(.*, x86_64-linux\\) as $T/prefix/bin/bch" "install.sh installs this machine's archive"
 expect_match "$("$T/prefix/bin/bch" version)" "^bch $version " "and the installed bch runs"
-echo "dist: checked $(wc -l <"$dist/SHA256SUMS") files (arm64 under qemu)"
+echo "dist: checked $(wc -l <"$dist/SHA256SUMS") files ($(echo $archs))"
