@@ -31,6 +31,7 @@ struct Fixture {
                                             },
                                             std::string("github.com/org/repo"),
                                             bch::spool::k_default_budget,
+                                            {},
                                             {}}};
 
   Fixture() {
@@ -70,7 +71,7 @@ TEST_CASE("mcp: initialize negotiates the protocol version", "[mcp]") {
   CHECK(answer["result"]["serverInfo"]["name"] == "backchannel");
   CHECK(answer["result"]["capabilities"].contains("tools"));
   CHECK(init("2025-06-18")["result"]["protocolVersion"] == "2025-06-18");
-  CHECK(init("1999-01-01")["result"]["protocolVersion"] == bch::mcp::k_protocol_versions[0]);
+  CHECK(init("1999-01-01")["result"]["protocolVersion"] == bch::mcp::k_legacy_versions[0]);
 }
 
 TEST_CASE("mcp: ids come back with their type, notifications get nothing", "[mcp]") {
@@ -94,7 +95,7 @@ TEST_CASE("mcp: protocol errors use the JSON-RPC codes", "[mcp]") {
   CHECK(code(R"({"jsonrpc":"2.0","id":{"a":1},"method":"ping"})") == -32600);
   CHECK(code(R"({"jsonrpc":"1.0","id":1,"method":"ping"})") == -32600);
   CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":7})") == -32600);
-  CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"resources/list"})") == -32601);
+  CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"prompts/list"})") == -32601);
   CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm_rf"}})")
         == -32602);
   CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}})") == -32602);
@@ -294,4 +295,80 @@ TEST_CASE("mcp: JSON nested deeper than the limit is a parse error, not a crash"
   CHECK(f.call(deep)["error"]["code"] == -32700);
   std::string ok = std::string(60, '[') + std::string(60, ']');
   CHECK(f.call(ok).is_array());  // JSON within the limit: a batch of invalid requests
+}
+
+namespace {
+
+// A 2026-07-28 request: the revision in params._meta, no handshake before it.
+std::string modern(const std::string& method, json params = json::object(),
+                   const std::string& version = "2026-07-28") {
+  params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", version},
+                     {"io.modelcontextprotocol/clientInfo", {{"name", "t"}, {"version", "1"}}},
+                     {"io.modelcontextprotocol/clientCapabilities", json::object()}};
+  return json{{"jsonrpc", "2.0"}, {"id", 5}, {"method", method}, {"params", params}}.dump();
+}
+
+}  // namespace
+
+TEST_CASE("mcp: a 2026-07-28 client needs no initialize, and discovers the server", "[mcp]") {
+  Fixture f;
+  auto discovered = f.call(modern("server/discover"))["result"];
+  CHECK(discovered["resultType"] == "complete");
+  CHECK(discovered["supportedVersions"][0] == "2026-07-28");
+  CHECK(discovered["supportedVersions"].size() == 5);
+  CHECK(discovered["capabilities"].contains("tools"));
+  CHECK(discovered["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "backchannel");
+  CHECK(discovered["cacheScope"] == "public");
+
+  auto tools = f.call(modern("tools/list"))["result"];
+  CHECK(tools["resultType"] == "complete");
+  CHECK(tools["tools"].size() == 7);
+  auto sent = f.call(modern("tools/call",
+                            {{"name", "bch_send"}, {"arguments", {{"target", "@bob"}, {"body", "hi"}}}}));
+  CHECK(sent["result"]["resultType"] == "complete");
+  CHECK(sent["result"]["isError"] == false);
+  CHECK(f.spool.inbox("bob").size() == 1);
+  // Legacy requests carry no resultType.
+  CHECK_FALSE(f.call(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})")["result"].contains(
+      "resultType"));
+  // server/discover is a modern method only.
+  CHECK(f.call(R"({"jsonrpc":"2.0","id":1,"method":"server/discover"})")["error"]["code"] == -32601);
+}
+
+TEST_CASE("mcp: an unsupported revision is refused with the ones supported", "[mcp]") {
+  Fixture f;
+  auto refused = f.call(modern("tools/list", json::object(), "1900-01-01"));
+  CHECK(refused["id"] == 5);
+  CHECK(refused["error"]["code"] == -32022);
+  CHECK(refused["error"]["data"]["requested"] == "1900-01-01");
+  CHECK(refused["error"]["data"]["supported"][0] == "2026-07-28");
+  json odd = json::parse(modern("tools/list"));
+  odd["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = 7;
+  CHECK(f.call(odd.dump())["error"]["code"] == -32022);
+  // subscriptions/listen needs a transport that can push; stdio here is not one.
+  CHECK(f.call(modern("subscriptions/listen"))["error"]["code"] == -32601);
+}
+
+TEST_CASE("mcp: the inbox is a resource that lists without claiming", "[mcp]") {
+  Fixture f;
+  f.spool.send("bob", "@alice", "resource me", {});
+  auto listed = f.call(R"({"jsonrpc":"2.0","id":1,"method":"resources/list"})")["result"];
+  REQUIRE(listed["resources"].size() == 1);
+  CHECK(listed["resources"][0]["uri"] == "bch://inbox");
+  auto read = f.call(
+      R"({"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"bch://inbox"}})");
+  std::string text = read["result"]["contents"][0]["text"];
+  CHECK(text.find("resource me") != std::string::npos);
+  CHECK(f.spool.inbox("alice").size() == 1);  // still unread
+  auto missing = f.call(
+      R"({"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"file:///etc/passwd"}})");
+  CHECK(missing["error"]["code"] == -32002);
+  CHECK(f.call(R"({"jsonrpc":"2.0","id":4,"method":"resources/read","params":{}})")["error"]["code"]
+        == -32602);
+  // Over stdio nothing can be pushed: no subscription capability, no subscribe method.
+  auto init = f.call(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}})");
+  CHECK(init["result"]["capabilities"]["resources"]["subscribe"] == false);
+  CHECK(f.call(R"({"jsonrpc":"2.0","id":5,"method":"resources/subscribe","params":{"uri":"bch://inbox"}})")
+            ["error"]["code"]
+        == -32601);
 }
