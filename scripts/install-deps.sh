@@ -5,6 +5,10 @@
 #
 #   scripts/install-deps.sh <cache-dir> [--clang]   (the Makefile passes build/deps)
 #
+# It also installs, from the npm registry, the official MCP TypeScript SDK that
+# tests/integration/test_mcp_http.sh runs against the relay (the versions pinned in
+# tests/integration/mcp_sdk/package-lock.json), into <cache-dir>/mcp-sdk.
+#
 # --clang also installs clang with its sanitizer and libFuzzer runtimes and clang-tidy,
 # which only the developer targets (test-sanitize, fuzz, tidy) need. --cross adds what
 # `make dist` needs to build for arm64 too: Debian's aarch64 cross compiler, the arm64
@@ -25,6 +29,11 @@ esac
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
+fi
+
+# npm comes with NodeSource's nodejs; Debian's nodejs needs Debian's npm beside it.
+if ! command -v npm >/dev/null; then
+  packages+=(npm)
 fi
 
 missing=()
@@ -63,6 +72,17 @@ if ((${#missing[@]})); then
   apt_update
   quietly $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}"
+fi
+
+sdk_pins=$(cd "$(dirname "$0")/.." && pwd)/tests/integration/mcp_sdk
+sdk=$cache/mcp-sdk
+if ! cmp -s "$sdk_pins/package-lock.json" "$sdk/package-lock.json" ||
+  [ ! -d "$sdk/node_modules/@modelcontextprotocol/sdk" ]; then
+  echo "installing the MCP TypeScript SDK for the tests (npm ci into $sdk)"
+  rm -rf "$sdk"
+  mkdir -p "$sdk"
+  cp "$sdk_pins/package.json" "$sdk_pins/package-lock.json" "$sdk/"
+  (cd "$sdk" && quietly npm ci --no-audit --no-fund --ignore-scripts)
 fi
 
 header="$cache/httplib/httplib.h"

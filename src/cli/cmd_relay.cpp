@@ -27,6 +27,7 @@ struct RelayCmdOptions {
   std::size_t max_body = std::size_t{1024} * 1024;
   std::size_t max_connections = 4096;
   std::size_t max_streams = 10000;
+  std::vector<std::string> mcp_origins;
   double request_timeout = 10;
   std::size_t max_per_address = 256;
   double rate_per_address = 100;
@@ -75,6 +76,7 @@ void run_relay(const RelayCmdOptions& o, Globals& g) {
   options.max_body = o.max_body;
   options.max_connections = o.max_connections;
   options.max_streams = o.max_streams;
+  options.mcp_allowed_origins = o.mcp_origins;
   options.durable = !o.no_sync;
   if (o.no_sync) {
     util::warn(
@@ -161,6 +163,10 @@ void add_relay(CLI::App& app, Globals& g) {
                   "event streams open at once (one event loop holds them all); more get 503")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}))
       ->capture_default_str();
+  cmd->add_option("--mcp-allow-origin",
+                  o->mcp_origins,
+                  "a browser origin (https://host) allowed to call /mcp; repeatable (default: "
+                  "none — requests with any other Origin get 403)");
   cmd->add_option("--max-connections-per-address",
                   o->max_per_address,
                   "connections one client address may hold open; more get 429 (0: no cap)")

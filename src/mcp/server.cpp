@@ -387,13 +387,14 @@ json supported_versions() {
 
 // server/discover (2026-07-28): what initialize told a legacy client, asked for at will.
 json discover(const Session& session) {
-  return json{{"supportedVersions", supported_versions()},
-              {"capabilities", capabilities(session, true)},
-              {"_meta", {{"io.modelcontextprotocol/serverInfo",
-                          {{"name", "backchannel"}, {"version", k_version}}}}},
-              {"instructions", k_instructions},
-              {"ttlMs", 3'600'000},
-              {"cacheScope", "public"}};
+  return json{
+      {"supportedVersions", supported_versions()},
+      {"capabilities", capabilities(session, true)},
+      {"_meta",
+       {{"io.modelcontextprotocol/serverInfo", {{"name", "backchannel"}, {"version", k_version}}}}},
+      {"instructions", k_instructions},
+      {"ttlMs", 3'600'000},
+      {"cacheScope", "public"}};
 }
 
 json inbox_resource() {
@@ -458,8 +459,8 @@ std::optional<json> check_inbox_uri(const json& id, const json& params) {
 }
 
 // The method's answer; `modern`: the request declared 2026-07-28.
-json dispatch(Session& session, const json& id, const std::string& name, const json& params,
-              bool modern) {
+json dispatch(
+    Session& session, const json& id, const std::string& name, const json& params, bool modern) {
   if (name == "initialize") {
     return rpc_result(id, initialize(session, params));
   }
@@ -495,8 +496,9 @@ json dispatch(Session& session, const json& id, const std::string& name, const j
     } catch (const std::exception& e) {
       return rpc_error(id, k_invalid_params, util::sanitize(e.what(), false));
     }
-    json result{{"contents",
-                 json::array({{{"uri", k_inbox_uri}, {"mimeType", "text/plain"}, {"text", text}}})}};
+    json result{
+        {"contents",
+         json::array({{{"uri", k_inbox_uri}, {"mimeType", "text/plain"}, {"text", text}}})}};
     if (modern) {
       result["ttlMs"] = 0;
       result["cacheScope"] = "private";

@@ -50,6 +50,15 @@ std::string_view Metrics::route_of(std::string_view path) {
   if (starts_with(path, protocol::k_events)) {
     return "events";
   }
+  if (path == protocol::k_mcp) {
+    return "mcp";
+  }
+  if (starts_with(path, protocol::k_mcp_connector)) {
+    return "mcp_connector";
+  }
+  if (starts_with(path, protocol::k_connectors)) {
+    return "connectors";
+  }
   if (starts_with(path, "/v1/rooms/") && path.ends_with("/check")) {
     return "room_check";
   }

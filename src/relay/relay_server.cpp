@@ -33,6 +33,7 @@
 #include "relay/http_server.hpp"
 #include "relay/journal.hpp"
 #include "relay/limiter.hpp"
+#include "relay/mcp_endpoint.hpp"
 #include "relay/metrics.hpp"
 #include "relay/stream_hub.hpp"
 #include "relay/task_queue.hpp"
@@ -201,6 +202,7 @@ struct RelayServer::Impl {
   // After the rooms: it is stopped before the rooms it points into go. Made by
   // prepare(), so that its thread starts with the signal mask `bch relay` set up.
   std::unique_ptr<StreamHub> streams;
+  std::unique_ptr<McpEndpoint> mcp;  // after the hub its streams live in
 
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
 
@@ -377,6 +379,33 @@ struct RelayServer::Impl {
       }
     }
     throw HttpError(401, "unauthorized — agent token required (get one via /v1/register)");
+  }
+
+  // Whether `hash` is still the token on `agent`'s record (a stream lives only as long
+  // as its token: revoked or rotated, it ends).
+  static std::function<bool()> token_check(Room& room,
+                                           const std::string& agent,
+                                           const std::string& hash) {
+    Room* in = &room;
+    return [in, agent, hash] {
+      std::lock_guard lock(in->mutex);
+      auto current = record_hash(*in, agent);
+      return current && protocol::equal_constant_time(*current, hash);
+    };
+  }
+
+  // Who an /mcp request acts as: the bearer token's agent in the room it names.
+  McpIdentity mcp_identity(const httplib::Request& req) {
+    try {
+      Room& room = room_for(req);
+      std::string agent = authed_agent(room, req);
+      std::string hash = protocol::sha256_hex(bearer_token(req));
+      return McpIdentity{&room.spool, agent, hash, token_check(room, agent, hash)};
+    } catch (const HttpError& e) {
+      throw McpRefusal{e.status, e.what()};
+    } catch (const Error& e) {
+      throw McpRefusal{status_for(e.kind()), e.what()};
+    }
   }
 
   // The agent named in the path, which must be the caller's own.
@@ -618,14 +647,8 @@ struct RelayServer::Impl {
     }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    std::string hash = protocol::sha256_hex(bearer_token(req));
     Room* in = &room;
-    // A stream lives only as long as its token: revoked or rotated, it ends.
-    auto authorised = [in, agent, hash] {
-      std::lock_guard lock(in->mutex);
-      auto current = record_hash(*in, agent);
-      return current && protocol::equal_constant_time(*current, hash);
-    };
+    auto authorised = token_check(room, agent, protocol::sha256_hex(bearer_token(req)));
     auto adopted = std::make_shared<bool>(false);
     res.set_chunked_content_provider(
         "text/event-stream",
@@ -719,6 +742,9 @@ struct RelayServer::Impl {
     s.Get(std::string(protocol::k_events) + "([^/]*)",
           wrap([this](const auto& req, auto& res) { handle_events(req, res); }));
     s.Get("/metrics", wrap([this](const auto& req, auto& res) { handle_metrics(req, res); }));
+    s.Post(protocol::k_mcp, wrap([this](const auto& req, auto& res) { mcp->post(req, res); }));
+    s.Get(protocol::k_mcp, wrap([this](const auto& req, auto& res) { mcp->get(req, res); }));
+    s.Delete(protocol::k_mcp, wrap([this](const auto& req, auto& res) { mcp->remove(req, res); }));
 
     s.set_exception_handler(
         [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
@@ -870,6 +896,13 @@ void RelayServer::Impl::prepare() {
   stream_limits.keepalive = o.keepalive;
   stream_limits.max_streams = o.max_streams;
   streams = std::make_unique<StreamHub>(stream_limits);
+  McpLimits mcp_limits;
+  mcp_limits.allowed_origins = o.mcp_allowed_origins;
+  mcp_limits.sessions_per_credential = o.mcp_sessions_per_credential;
+  mcp_limits.max_sessions = o.mcp_max_sessions;
+  mcp_limits.idle = o.mcp_session_idle;
+  mcp = std::make_unique<McpEndpoint>(
+      mcp_limits, *streams, [this](const httplib::Request& req) { return mcp_identity(req); });
   server = make_http_server(o.tls_cert, o.tls_key, limits());
   auto& s = *server;
   s.new_task_queue = [idle = o.idle_worker_timeout, max = o.max_connections] {

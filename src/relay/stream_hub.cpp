@@ -81,6 +81,12 @@ std::shared_ptr<const std::string> event_chunk(const Message& message) {
   return chunk_of(protocol::encode_sse(message.id, serialize(message)));
 }
 
+// A stream's own text for `message` (its Framing::frame), as a chunk; none if empty.
+std::shared_ptr<const std::string> own_chunk(const auto& stream, const Message& message) {
+  std::string text = stream.framing.frame(message);
+  return text.empty() ? nullptr : chunk_of(text);
+}
+
 bool is_message_file(const std::string& name) {
   return name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
 }
@@ -125,6 +131,7 @@ struct StreamHub::Stream {
   std::string dir;
   int wd = -1;  // the watch it holds
   std::function<bool()> authorised;
+  StreamFraming framing;
   std::deque<std::string> backlog;  // files listed or landed, not yet sent
   std::deque<std::shared_ptr<const std::string>> out;
   std::size_t offset = 0;  // of out.front(), already written
@@ -249,7 +256,8 @@ void StreamHub::adopt(Connection connection,
                       spool::FsSpool& spool,
                       const std::string& agent,
                       int wd,
-                      std::function<bool()> authorised) {
+                      std::function<bool()> authorised,
+                      StreamFraming framing) {
   auto stream = std::make_unique<Stream>();
   stream->connection = std::move(connection);
   stream->spool = &spool;
@@ -257,6 +265,7 @@ void StreamHub::adopt(Connection connection,
   stream->dir = spool.unread_dir(agent).string();
   stream->wd = wd;
   stream->authorised = std::move(authorised);
+  stream->framing = std::move(framing);
   // std::function needs a copyable task: the stream travels as a shared pointer.
   auto carried = std::make_shared<std::unique_ptr<Stream>>(std::move(stream));
   m_loop.post([this, carried] {
@@ -277,6 +286,13 @@ void StreamHub::adopt(Connection connection,
     });
     if (s->key == 0) {
       close(*s);
+      return;
+    }
+    if (!s->framing.greeting.empty()) {
+      queue(*s, chunk_of(s->framing.greeting));
+    }
+    if (!s->framing.replay) {
+      flush(*s);
       return;
     }
     if (auto names = util::list_dir(s->dir)) {
@@ -358,9 +374,6 @@ void StreamHub::deliver(int wd, const std::string& name) {
       } catch (const std::exception& e) {
         util::warn(fmt::format("cannot read new message {} of {}: {}", name, s->agent, e.what()));
       }
-      if (message) {
-        chunk = event_chunk(*message);
-      }
     }
     if (!message || !s->first_time(message->id)) {
       continue;
@@ -369,7 +382,14 @@ void StreamHub::deliver(int wd, const std::string& name) {
       close(*s);
       continue;
     }
-    if (queue(*s, chunk)) {
+    auto framed = s->framing.frame ? own_chunk(*s, *message) : nullptr;
+    if (!s->framing.frame && !chunk) {
+      chunk = event_chunk(*message);
+    }
+    if (s->framing.frame && !framed) {
+      continue;  // nothing for this stream to send
+    }
+    if (queue(*s, framed ? framed : chunk)) {
       flush(*s);
     }
   }
@@ -408,7 +428,8 @@ void StreamHub::fill(Stream& stream) {
         return;
       }
     }
-    if (!queue(stream, event_chunk(*message))) {
+    auto framed = stream.framing.frame ? own_chunk(stream, *message) : event_chunk(*message);
+    if (framed && !queue(stream, std::move(framed))) {
       return;
     }
   }

@@ -18,11 +18,24 @@
 #include <unordered_map>
 #include <unordered_set>
 
+namespace bch {
+struct Message;
+}
 namespace bch::spool {
 class FsSpool;
 }
 
 namespace bch::relay {
+
+// What a stream sends. By default (the /v1/events stream) each message as an event
+// (its id and its JSON), what the inbox holds first; an MCP notification stream sends
+// its own text per message (`frame`: SSE text, empty for nothing), and only for
+// messages that land after it opened.
+struct StreamFraming {
+  std::function<std::string(const Message&)> frame;
+  bool replay = true;    // send what the inbox holds when the stream opens
+  std::string greeting;  // SSE text sent first
+};
 
 // Every event stream of the relay, on one thread. See the essay in stream_hub.cpp.
 class StreamHub {
@@ -59,7 +72,8 @@ public:
              spool::FsSpool& spool,
              const std::string& agent,
              int wd,
-             std::function<bool()> authorised);
+             std::function<bool()> authorised,
+             StreamFraming framing = {});
   // Ends every stream (relay shutdown); later adoptions are closed at once.
   void close_all();
 

@@ -1,5 +1,6 @@
 // Requests to the relay as raw HTTP/1.1 bytes ("$ALICE" anywhere stands for alice's
-// agent token, which no fuzzer could guess), answered by RelayServer::answer without a
+// agent token, which no fuzzer could guess, and "$SESSION" for the last MCP session id
+// the relay issued), answered by RelayServer::answer without a
 // socket: httplib's request parsing, the router and every handler. Each request must
 // get an answer that is not a server error, and nothing may appear outside the relay's
 // data folder.
@@ -21,6 +22,7 @@ struct Relay {
   std::filesystem::path dir;
   std::unique_ptr<bch::relay::RelayServer> server;
   std::string alice_token;
+  std::string session = "none";
 
   Relay() {
     char pattern[] = "/tmp/bch-fuzz-relay-XXXXXX";
@@ -57,11 +59,18 @@ struct Relay {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Relay relay;
   std::string text(reinterpret_cast<const char*>(data), size);
-  for (auto at = text.find("$ALICE"); at != std::string::npos; at = text.find("$ALICE", at)) {
-    text.replace(at, 6, relay.alice_token);
-    at += relay.alice_token.size();
-  }
+  auto substitute = [&](const std::string& name, const std::string& value) {
+    for (auto at = text.find(name); at != std::string::npos; at = text.find(name, at)) {
+      text.replace(at, name.size(), value);
+      at += value.size();
+    }
+  };
+  substitute("$ALICE", relay.alice_token);
+  substitute("$SESSION", relay.session);
   std::string answer = relay.server->answer(text);
+  if (auto at = answer.find("Mcp-Session-Id: "); at != std::string::npos) {
+    relay.session = answer.substr(at + 16, 64);
+  }
   if (answer.compare(0, 9, "HTTP/1.1 ") == 0 && answer.compare(9, 1, "5") == 0) {
     __builtin_trap();  // the relay never answers a client's mistake with a server error
   }

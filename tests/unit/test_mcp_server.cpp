@@ -300,7 +300,8 @@ TEST_CASE("mcp: JSON nested deeper than the limit is a parse error, not a crash"
 namespace {
 
 // A 2026-07-28 request: the revision in params._meta, no handshake before it.
-std::string modern(const std::string& method, json params = json::object(),
+std::string modern(const std::string& method,
+                   json params = json::object(),
                    const std::string& version = "2026-07-28") {
   params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", version},
                      {"io.modelcontextprotocol/clientInfo", {{"name", "t"}, {"version", "1"}}},
@@ -323,16 +324,17 @@ TEST_CASE("mcp: a 2026-07-28 client needs no initialize, and discovers the serve
   auto tools = f.call(modern("tools/list"))["result"];
   CHECK(tools["resultType"] == "complete");
   CHECK(tools["tools"].size() == 7);
-  auto sent = f.call(modern("tools/call",
-                            {{"name", "bch_send"}, {"arguments", {{"target", "@bob"}, {"body", "hi"}}}}));
+  auto sent = f.call(modern(
+      "tools/call", {{"name", "bch_send"}, {"arguments", {{"target", "@bob"}, {"body", "hi"}}}}));
   CHECK(sent["result"]["resultType"] == "complete");
   CHECK(sent["result"]["isError"] == false);
   CHECK(f.spool.inbox("bob").size() == 1);
   // Legacy requests carry no resultType.
-  CHECK_FALSE(f.call(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})")["result"].contains(
-      "resultType"));
+  CHECK_FALSE(
+      f.call(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})")["result"].contains("resultType"));
   // server/discover is a modern method only.
-  CHECK(f.call(R"({"jsonrpc":"2.0","id":1,"method":"server/discover"})")["error"]["code"] == -32601);
+  CHECK(f.call(R"({"jsonrpc":"2.0","id":1,"method":"server/discover"})")["error"]["code"]
+        == -32601);
 }
 
 TEST_CASE("mcp: an unsupported revision is refused with the ones supported", "[mcp]") {
@@ -368,7 +370,9 @@ TEST_CASE("mcp: the inbox is a resource that lists without claiming", "[mcp]") {
   // Over stdio nothing can be pushed: no subscription capability, no subscribe method.
   auto init = f.call(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}})");
   CHECK(init["result"]["capabilities"]["resources"]["subscribe"] == false);
-  CHECK(f.call(R"({"jsonrpc":"2.0","id":5,"method":"resources/subscribe","params":{"uri":"bch://inbox"}})")
-            ["error"]["code"]
-        == -32601);
+  CHECK(
+      f.call(
+          R"({"jsonrpc":"2.0","id":5,"method":"resources/subscribe","params":{"uri":"bch://inbox"}})")
+          ["error"]["code"]
+      == -32601);
 }

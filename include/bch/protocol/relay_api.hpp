@@ -25,6 +25,11 @@ inline constexpr const char* k_inbox = "/v1/inbox/";  // + agent
 inline constexpr const char* k_take = "/v1/take";
 inline constexpr const char* k_rotate = "/v1/rotate";   // (ours) an agent swaps its token
 inline constexpr const char* k_events = "/v1/events/";  // + agent
+// (ours) MCP over Streamable HTTP: with an agent token as the bearer, or under
+// k_mcp_connector + a connector's secret (`bch connector new`).
+inline constexpr const char* k_mcp = "/mcp";
+inline constexpr const char* k_mcp_connector = "/mcp/c/";
+inline constexpr const char* k_connectors = "/v1/connectors";  // (ours) + "/revoke"
 
 // Agent tokens are 32 random bytes as lower-case hex; only their SHA-256 is stored.
 inline constexpr std::size_t k_token_bytes = 32;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bch::relay {
 
@@ -37,6 +38,12 @@ struct RelayOptions {
   // false: deliveries are not synced (benchmarks only: `make bench-relay` measures the
   // ceiling a relay that does not sync would reach; acknowledged sends can be lost).
   bool durable = true;
+  // /mcp (MCP over HTTP): origins a browser may call it from (none by default), and its
+  // legacy sessions: per credential, on the relay, and how long one lives unused.
+  std::vector<std::string> mcp_allowed_origins;
+  std::size_t mcp_sessions_per_credential = 16;
+  std::size_t mcp_max_sessions = 10000;
+  std::chrono::milliseconds mcp_session_idle{std::chrono::hours(1)};
   // Worker threads beyond the 8 kept idle exit after this long without work.
   std::chrono::milliseconds idle_worker_timeout{60000};
 };

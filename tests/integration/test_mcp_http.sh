@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# MCP over HTTP on the relay (SPEC 11, ours): the official MCP TypeScript SDK's client
+# (StreamableHTTPClientTransport) holds a session against a real `bch relay` with an
+# agent token, reaches a CLI agent and back, hears of mail on its stream within a
+# second; a revoked token gets 401. Then the transport's rules as a hostile or careless
+# client meets them, with curl: origins, sessions, revisions, headers, sizes.
+source "$(dirname "$0")/lib.sh"
+
+command -v node >/dev/null || fail "node is needed (scripts/install-deps.sh installs nodejs)"
+[ -d "${BCH_MCP_SDK:-}/node_modules/@modelcontextprotocol/sdk" ] ||
+  fail "the MCP TypeScript SDK is not in BCH_MCP_SDK=${BCH_MCP_SDK:-} (run scripts/install-deps.sh)"
+sdk() { node "$(dirname "$0")/mcp_sdk_client.mjs" "$@"; }
+
+start_relay --token team-secret --rate-per-token 0 --rate-per-address 0 \
+  --mcp-allow-origin https://console.example
+U=$RELAY_URL
+register() {
+  curl -s -X POST "$U/v1/register" -H "Authorization: Bearer team-secret" -d "{\"name\":\"$1\"}" |
+    jq -r .token
+}
+dave=$(register dave)   # the remote agent: only an MCP client
+erin=$(register erin)
+invite=$("$BCH" invite --url "$U" --token team-secret | awk '{print $3}')
+at cli join "$invite" --as carol --no-hooks >/dev/null  # a CLI agent in the same room
+
+# The SDK's session: initialize, the tool table, a send that the CLI agent drains.
+expect_run 0 "bch_send,bch_inbox,bch_agents,bch_subscribe,bch_peek,bch_take,bch_unsubscribe
+sent" "" sh -c "node '$(dirname "$0")/mcp_sdk_client.mjs' '$U/mcp' --token '$dave' tools \
+  call bch_send '{\"target\":\"@carol\",\"body\":\"from the web agent\"}' | sed 's/^sent .* to @carol\$/sent/'"
+expect_contains "$(at cli drain)" "from the web agent" "a CLI agent drains what the MCP agent sent"
+expect_contains "$(at cli drain)" "" "drained once"
+
+# And back: the CLI agent answers; the MCP agent peeks, takes it by the id it saw, and
+# its inbox is then empty.
+at cli send @dave "back from the CLI" >/dev/null
+peeked=$(sdk "$U/mcp" --token "$dave" call bch_peek '{}')
+expect_contains "$peeked" "carol -> @dave" "bch_peek shows the sender from the record"
+expect_contains "$peeked" "back from the CLI" "bch_peek shows the body"
+short=$(sed -n 's/.*, id \([0-9a-f]\{8\}\))$/\1/p' <<<"$peeked" | head -1)
+[ -n "$short" ] || fail "no short id in: $peeked"
+taken=$(sdk "$U/mcp" --token "$dave" call bch_take "{\"id\":\"$short\"}" call bch_inbox '{}' read)
+expect_contains "$taken" "back from the CLI" "bch_take returns the message"
+expect_eq "$(tail -2 <<<"$taken")" "inbox empty
+inbox empty" "taken: bch_inbox and the inbox resource are empty"
+
+# Pushes: on the SDK's own GET stream, a log line per message before it subscribes, an
+# inbox update after; then 100 sends, each heard of within a second (p99).
+expect_eq "$(sdk "$U/mcp" --token "$dave" sender "$U" "$erin" @dave probe)" "notifications/message" \
+  "an unsubscribed session hears of mail as a log line"
+out=$(sdk "$U/mcp" --token "$dave" sender "$U" "$erin" @dave subscribe probe latency 100)
+expect_eq "$(head -2 <<<"$out")" "subscribed
+notifications/resources/updated" "a subscribed one as an inbox update"
+p99=$(sed -n 's/^p50 .* p99 \([0-9.]*\)$/\1/p' <<<"$out")
+[ -n "$p99" ] || fail "latency run: $out"
+awk -v p="$p99" 'BEGIN { exit !(p < 1000) }' || fail "push p99 $p99 ms, over 1 s"
+echo "push notification after a send: $(tail -1 <<<"$out") ms (100 sends)"
+
+# A revoked token: rotated, the old one gets 401 from the SDK's first request.
+new=$(curl -s -X POST "$U/v1/rotate" -H "Authorization: Bearer $dave" | jq -r .token)
+expect_match "$(sdk "$U/mcp" --token "$dave" tools || true)" "^error: .*401" "a rotated-away token gets 401"
+expect_eq "$(sdk "$U/mcp" --token "$new" tools | cut -d, -f1)" "bch_send" "the new token works"
+dave=$new
+
+# The transport's rules, as curl meets them.
+post() {  # post <body, or @file> [curl args...]: prints "<status> <body>"
+  local body=$1
+  shift
+  curl -s -o "$T/body" -w '%{http_code}' -X POST "$U/mcp" -H "Content-Type: application/json" \
+    -H "Accept: application/json, text/event-stream" -D "$T/headers" "$@" --data-binary "$body"
+  printf ' %s' "$(cat "$T/body")"
+}
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+auth=(-H "Authorization: Bearer $dave")
+
+expect_match "$(post "$init")" '^401 .*unauthorized' "no token: 401"
+expect_match "$(grep -i '^WWW-Authenticate:' "$T/headers")" 'Bearer realm="backchannel"' "401 says how to authenticate"
+expect_match "$(post "$init" -H "Authorization: Bearer $(printf 'f%.0s' {1..64})")" '^401 ' "a wrong token: 401"
+expect_match "$(post "$init" "${auth[@]}" -H "Origin: http://evil.example")" '^403 .*not allowed' \
+  "a page on another origin (DNS rebinding) gets 403"
+expect_match "$(post "$init" "${auth[@]}" -H "Origin: https://console.example")" '^200 ' \
+  "an allowed origin passes"
+expect_match "$(post "$init" "${auth[@]}")" '^200 .*"protocolVersion":"2025-11-25"' "initialize"
+sid=$(sed -n 's/^Mcp-Session-Id: \([0-9a-f]*\)\r$/\1/ip' "$T/headers")
+expect_match "$sid" '^[0-9a-f]{64}$' "initialize issues a session id"
+ping='{"jsonrpc":"2.0","id":2,"method":"ping"}'
+expect_match "$(post "$ping" "${auth[@]}")" '^400 .*Mcp-Session-Id' "a request without its session: 400"
+expect_match "$(post "$ping" "${auth[@]}" -H "Mcp-Session-Id: nope")" '^404 ' "an unknown session: 404"
+expect_match "$(post "$ping" -H "Authorization: Bearer $erin" -H "Mcp-Session-Id: $sid")" '^404 ' \
+  "another agent's session is not theirs: 404"
+expect_eq "$(post "$ping" "${auth[@]}" -H "Mcp-Session-Id: $sid")" '200 {"jsonrpc":"2.0","id":2,"result":{}}' \
+  "a request in its session"
+expect_eq "$(post '{"jsonrpc":"2.0","method":"notifications/initialized"}' "${auth[@]}" -H "Mcp-Session-Id: $sid")" \
+  "202 " "a notification: 202, no body"
+expect_match "$(post "$ping" "${auth[@]}" -H "Mcp-Session-Id: $sid" -H "MCP-Protocol-Version: 1999-01-01")" \
+  '^400 .*unsupported MCP-Protocol-Version' "an unknown revision in the header: 400"
+expect_match "$(post "[$ping]" "${auth[@]}" -H "Mcp-Session-Id: $sid")" '^400 .*batches' "a batch: 400"
+expect_match "$(post '{"jsonrpc":' "${auth[@]}" -H "Mcp-Session-Id: $sid")" '^400 .*-32700' "not JSON: 400"
+expect_match "$(post "$(printf '[%.0s' {1..5000})" "${auth[@]}")" '^400 .*-32700' "nested 5,000 deep: 400"
+{ printf '{"x":"'; head -c 1100000 /dev/zero | tr '\0' 'a'; printf '"}'; } >"$T/big"
+expect_match "$(post "@$T/big" "${auth[@]}")" '^413 ' "a body over --max-body: 413"
+expect_match "$(curl -s -o /dev/null -w '%{http_code}' "$U/mcp" "${auth[@]}" -H "Accept: text/event-stream")" \
+  '^405$' "GET without a session: 405 (2026-07-28 has no GET stream)"
+expect_match "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$U/mcp" "${auth[@]}" -H "Mcp-Session-Id: $sid")" \
+  '^204$' "DELETE ends the session"
+expect_match "$(post "$ping" "${auth[@]}" -H "Mcp-Session-Id: $sid")" '^404 ' "an ended session: 404"
+
+# Sessions per token are capped: the 17th initialize retires the least recently used.
+post "$init" "${auth[@]}" >/dev/null
+first=$(sed -n 's/^Mcp-Session-Id: \([0-9a-f]*\)\r$/\1/ip' "$T/headers")
+for _ in $(seq 16); do post "$init" "${auth[@]}" >/dev/null; done
+expect_match "$(post "$ping" "${auth[@]}" -H "Mcp-Session-Id: $first")" '^404 ' "the 17th session retires the oldest"
+
+# The 2026-07-28 revision: no session, the revision in _meta and the headers.
+modern() {  # modern <method> <params-json> [curl args...]
+  local method=$1 params=$2
+  shift 2
+  post "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"$method\",\"params\":$params}" "${auth[@]}" \
+    -H "MCP-Protocol-Version: 2026-07-28" -H "Mcp-Method: $method" "$@"
+}
+meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}'
+expect_match "$(modern server/discover "{$meta}")" '^200 .*"supportedVersions":\["2026-07-28"' "server/discover"
+expect_match "$(modern tools/call "{\"name\":\"bch_agents\",\"arguments\":{},$meta}" -H "Mcp-Name: bch_agents")" \
+  '^200 .*carol.*"resultType":"complete"' "a tool call without a session"
+expect_match "$(modern tools/call "{\"name\":\"bch_agents\",\"arguments\":{},$meta}" \
+  -H "Mcp-Name: =?base64?YmNoX2FnZW50cw==?=")" '^200 ' "a base64 Mcp-Name"
+expect_match "$(modern tools/call "{\"name\":\"bch_agents\",\"arguments\":{},$meta}" -H "Mcp-Name: bch_send")" \
+  '^400 .*-32020' "Mcp-Name unlike the body: 400 HeaderMismatch"
+expect_match "$(post "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\",\"params\":{$meta}}" "${auth[@]}" \
+  -H "MCP-Protocol-Version: 2026-07-28" -H "Mcp-Method: tools/call")" '^400 .*-32020' \
+  "Mcp-Method unlike the body: 400 HeaderMismatch"
+expect_match "$(modern tools/list "{$meta}" -H "Mcp-Method: tools/call")" '^400 .*more than once' \
+  "a mirrored header twice (a proxy might route on either): 400"
+expect_match "$(modern tools/list "{\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2099-01-01\"}}")" \
+  '^400 .*-32020' "header and _meta revisions differ: 400 HeaderMismatch"
+expect_match "$(post '{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01"}}}' \
+  "${auth[@]}" -H "MCP-Protocol-Version: 2099-01-01" -H "Mcp-Method: tools/list")" \
+  '^400 .*-32022.*"requested":"2099-01-01"' "an unsupported revision: 400 with the supported ones"
+expect_match "$(modern prompts/list "{$meta}")" '^404 .*-32601' "an unknown method: 404"
+
+# subscriptions/listen: acknowledged, then an inbox update for a message sent meanwhile.
+curl -s -N --max-time 3 -X POST "$U/mcp" "${auth[@]}" -H "MCP-Protocol-Version: 2026-07-28" \
+  -H "Mcp-Method: subscriptions/listen" -H "Accept: application/json, text/event-stream" \
+  -d "{\"jsonrpc\":\"2.0\",\"id\":\"s1\",\"method\":\"subscriptions/listen\",\"params\":{\"notifications\":{\"resourceSubscriptions\":[\"bch://inbox\"]},$meta}}" \
+  >"$T/listen" &
+BG_PIDS+=($!)
+wait_for 5 grep -q acknowledged "$T/listen" || fail "no acknowledgement: $(cat "$T/listen")"
+at cli send @dave "listen to this" >/dev/null
+wait_for 5 grep -q resources/updated "$T/listen" || fail "no inbox update: $(cat "$T/listen")"
+expect_contains "$(cat "$T/listen")" '"_meta":{"io.modelcontextprotocol/subscriptionId":"s1"}' \
+  "notifications carry the subscription id"
+if grep -q "listen to this" "$T/listen"; then fail "a notification carried a body"; fi
+
+stop_relay
