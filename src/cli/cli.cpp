@@ -127,6 +127,7 @@ constexpr Command k_commands[] = {
     {add_leave},
     {add_room},
     {add_token},
+    {add_connector},
     {add_invite},
     {add_join},
     {add_setup},

@@ -58,6 +58,7 @@ void add_channels(CLI::App& app, Globals& globals);
 void add_whoami(CLI::App& app, Globals& globals);
 void add_room(CLI::App& app, Globals& globals);
 void add_token(CLI::App& app, Globals& globals);
+void add_connector(CLI::App& app, Globals& globals);
 void add_invite(CLI::App& app, Globals& globals);
 void add_join(CLI::App& app, Globals& globals);
 void add_rooms(CLI::App& app, Globals& globals);

@@ -38,6 +38,7 @@
 #include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
 #include <bch/util/random.hpp>
+#include <bch/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -54,7 +55,7 @@ struct McpEndpoint::Session {
   spool::FsSpool* spool = nullptr;
   std::string agent;
   std::string version;
-  SessionClock::time_point last_used;           // under the endpoint's mutex
+  SessionClock::time_point last_used;    // under the endpoint's mutex
   std::atomic<bool> subscribed{false};   // resources/subscribe of bch://inbox
   std::atomic<std::uint64_t> stream{0};  // the current GET stream's number (a new one wins)
 };

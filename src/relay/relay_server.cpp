@@ -51,11 +51,13 @@
 #include <bch/util/json.hpp>
 #include <bch/util/log.hpp>
 #include <bch/util/random.hpp>
+#include <bch/util/text.hpp>
 
 #include <fmt/format.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -228,6 +230,9 @@ struct RelayServer::Impl {
       return wait;
     }
     std::string token = bearer_token(req);
+    if (req.path.starts_with(protocol::k_mcp_connector)) {
+      token = req.path;  // a connector's secret is its token
+    }
     if (!token.empty()) {
       return rate_by_token.take(protocol::sha256_hex(token), now);
     }
@@ -394,9 +399,171 @@ struct RelayServer::Impl {
     };
   }
 
-  // Who an /mcp request acts as: the bearer token's agent in the room it names.
+  // Connectors (ours): a secret URL under /mcp/c/ that acts as one agent, for MCP
+  // clients that cannot send a header (claude.ai's "custom connector"). Each is a file
+  // connectors/<sha256 of the secret>.json naming its room and agent: the secret itself
+  // is never stored, and a deleted file (revoke) or a deleted agent ends it at once.
+  struct ConnectorRecord {
+    std::string room;
+    std::string agent;
+    std::string label;
+    std::string created_at;
+  };
+  static constexpr std::size_t k_max_connectors = 20;  // per agent
+  static constexpr std::size_t k_connector_id = 12;    // hex digits of the hash shown
+
+  fs::path connector_file(const std::string& hash) const {
+    return options.data_dir / "connectors" / (hash + ".json");
+  }
+
+  static std::optional<ConnectorRecord> read_connector(const fs::path& file) {
+    auto text = util::read_file(file);
+    auto json = text ? util::parse_json<Json>(*text) : Json();
+    if (!json.is_object()) {
+      return std::nullopt;
+    }
+    ConnectorRecord record;
+    for (auto [key, field] : {std::pair{"room", &record.room},
+                              std::pair{"agent", &record.agent},
+                              std::pair{"label", &record.label},
+                              std::pair{"createdAt", &record.created_at}}) {
+      if (json.contains(key) && json[key].is_string()) {
+        *field = json[key].get<std::string>();
+      }
+    }
+    if (!protocol::is_valid_room_id(record.room) || !is_valid_agent_name(record.agent)) {
+      return std::nullopt;
+    }
+    return record;
+  }
+
+  // The caller's connectors, by the hash of each secret.
+  std::vector<std::pair<std::string, ConnectorRecord>> connectors_of(const Room& room,
+                                                                     const std::string& agent) {
+    std::vector<std::pair<std::string, ConnectorRecord>> mine;
+    fs::path dir = options.data_dir / "connectors";
+    for (const auto& name : util::list_dir(dir).value_or(std::vector<std::string>{})) {
+      if (name.size() != 64 + 5 || !name.ends_with(".json")) {
+        continue;
+      }
+      auto record = read_connector(dir / name);
+      if (record && record->room == room.id && record->agent == agent) {
+        mine.emplace_back(name.substr(0, 64), std::move(*record));
+      }
+    }
+    std::sort(mine.begin(), mine.end(), [](const auto& a, const auto& b) {
+      return a.second.created_at < b.second.created_at;
+    });
+    return mine;
+  }
+
+  static Json connector_json(const std::string& hash, const ConnectorRecord& record) {
+    return Json{{"id", hash.substr(0, k_connector_id)},
+                {"label", record.label},
+                {"createdAt", record.created_at}};
+  }
+
+  // POST /v1/connectors {label?}: a new connector for the caller; its secret is answered
+  // once.
+  void handle_connector_new(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    std::string agent = authed_agent(room, req);
+    Json body = req.body.empty() ? Json::object() : body_object(req);
+    std::string label = string_field(body, "label", false).value_or("");
+    if (label.size() > 100 || util::sanitize(label, false) != label) {
+      throw HttpError(400, "\"label\" must be at most 100 printable characters");
+    }
+    std::lock_guard lock(room.mutex);
+    if (connectors_of(room, agent).size() >= k_max_connectors) {
+      throw HttpError(409,
+                      fmt::format("{} has {} connectors already — revoke one first",
+                                  in_quotes(agent),
+                                  k_max_connectors));
+    }
+    std::string secret = util::random_hex(protocol::k_token_bytes);
+    std::string hash = protocol::sha256_hex(secret);
+    ConnectorRecord record{room.id, agent, label, format_timestamp(now_unix_ms())};
+    util::make_private_dirs(options.data_dir / "connectors");
+    util::AtomicFile file(connector_file(hash), 0600);
+    file.write(Json{{"room", record.room},
+                    {"agent", record.agent},
+                    {"label", record.label},
+                    {"createdAt", record.created_at}}
+                   .dump(2)
+               + "\n");
+    file.commit();
+    Json out = connector_json(hash, record);
+    out["secret"] = secret;
+    out["path"] = std::string(protocol::k_mcp_connector) + secret;
+    reply_json(res, 200, out);
+  }
+
+  void handle_connector_list(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    std::string agent = authed_agent(room, req);
+    Json out = Json::array();
+    for (const auto& [hash, record] : connectors_of(room, agent)) {
+      out.push_back(connector_json(hash, record));
+    }
+    reply_json(res, 200, Json{{"connectors", out}});
+  }
+
+  // POST /v1/connectors/revoke {id}: the caller's connectors whose id starts so (6+ hex
+  // digits), or all of them for "all"; 404 if none.
+  void handle_connector_revoke(const httplib::Request& req, httplib::Response& res) {
+    Room& room = room_for(req);
+    std::string agent = authed_agent(room, req);
+    std::string id = *string_field(body_object(req), "id", true);
+    bool all = id == "all";
+    if (!all
+        && (id.size() < 6 || id.size() > 64
+            || id.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+      throw HttpError(400, "\"id\" must be 6 to 64 hex digits of a connector's id, or \"all\"");
+    }
+    std::lock_guard lock(room.mutex);
+    std::size_t revoked = 0;
+    for (const auto& [hash, record] : connectors_of(room, agent)) {
+      if (all || hash.starts_with(id)) {
+        std::error_code ec;
+        if (fs::remove(connector_file(hash), ec)) {
+          ++revoked;
+        }
+      }
+    }
+    if (revoked == 0) {
+      throw HttpError(404, fmt::format("no connector of {} with id {}", in_quotes(agent), id));
+    }
+    reply_json(res, 200, Json{{"revoked", revoked}});
+  }
+
+  // Who a connector URL acts as, while its file and its agent's record exist.
+  McpIdentity connector_identity(const httplib::Request& req) {
+    std::string secret = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
+    std::string hash = protocol::sha256_hex(secret);
+    fs::path file = connector_file(hash);
+    auto record = read_connector(file);
+    if (!record) {
+      throw HttpError(401, "unknown or revoked connector");
+    }
+    Room& room = room_by_id(record->room);
+    auto alive = [in = &room, file, agent = record->agent] {
+      std::error_code ec;
+      std::lock_guard lock(in->mutex);
+      return fs::exists(file, ec) && record_hash(*in, agent).has_value();
+    };
+    if (!alive()) {
+      throw HttpError(401, "unknown or revoked connector");
+    }
+    return McpIdentity{&room.spool, record->agent, "connector:" + hash, alive};
+  }
+
+  // Who an /mcp request acts as: the bearer token's agent in the room it names, or the
+  // connector's.
   McpIdentity mcp_identity(const httplib::Request& req) {
     try {
+      if (req.path.starts_with(protocol::k_mcp_connector)) {
+        return connector_identity(req);
+      }
       Room& room = room_for(req);
       std::string agent = authed_agent(room, req);
       std::string hash = protocol::sha256_hex(bearer_token(req));
@@ -745,6 +912,16 @@ struct RelayServer::Impl {
     s.Post(protocol::k_mcp, wrap([this](const auto& req, auto& res) { mcp->post(req, res); }));
     s.Get(protocol::k_mcp, wrap([this](const auto& req, auto& res) { mcp->get(req, res); }));
     s.Delete(protocol::k_mcp, wrap([this](const auto& req, auto& res) { mcp->remove(req, res); }));
+    std::string connector = std::string(protocol::k_mcp_connector) + "([0-9a-f]{64})";
+    s.Post(connector, wrap([this](const auto& req, auto& res) { mcp->post(req, res); }));
+    s.Get(connector, wrap([this](const auto& req, auto& res) { mcp->get(req, res); }));
+    s.Delete(connector, wrap([this](const auto& req, auto& res) { mcp->remove(req, res); }));
+    s.Post(protocol::k_connectors,
+           wrap([this](const auto& req, auto& res) { handle_connector_new(req, res); }));
+    s.Get(protocol::k_connectors,
+          wrap([this](const auto& req, auto& res) { handle_connector_list(req, res); }));
+    s.Post(std::string(protocol::k_connectors) + "/revoke",
+           wrap([this](const auto& req, auto& res) { handle_connector_revoke(req, res); }));
 
     s.set_exception_handler(
         [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
@@ -822,8 +999,16 @@ struct RelayServer::Impl {
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now()
                                                           - request_started())
                     .count();
-      util::info(fmt::format("{} {} {} {:.1f}ms", req.method, req.path, res.status, ms));
+      util::info(fmt::format("{} {} {} {:.1f}ms", req.method, loggable(req.path), res.status, ms));
     });
+  }
+
+  // A request's path as the log shows it: a connector's secret is never written down.
+  static std::string loggable(const std::string& path) {
+    if (path.starts_with(protocol::k_mcp_connector)) {
+      return std::string(protocol::k_mcp_connector) + "(secret)";
+    }
+    return path;
   }
 
   // Counts an answered request, and why it was refused if it was.

@@ -411,17 +411,19 @@ std::unique_ptr<Spool> make_http_spool(const RelayEndpoint& endpoint) {
 
 namespace {
 
-// One POST outside the Spool calls (rooms, rotation): the answer's JSON object, which
-// must hold `fields` as strings.
+// One request outside the Spool calls (rooms, rotation, connectors): a POST of `body`,
+// or a GET when it is unset. The answer's JSON object must hold `fields` as strings.
 Json post_for(const std::string& url,
               const std::string& path,
               const httplib::Headers& headers,
               const std::vector<const char*>& fields,
-              std::string_view what) {
+              std::string_view what,
+              const std::optional<Json>& body = Json::object()) {
   Url parsed = parse_url(url, "relay");
   warn_if_clear(url);
   auto client = make_client(parsed, std::chrono::seconds(10), std::chrono::seconds(30));
-  auto result = client->Post(parsed.prefix + path, headers, "{}", "application/json");
+  auto result = body ? client->Post(parsed.prefix + path, headers, body->dump(), "application/json")
+                     : client->Get(parsed.prefix + path, headers);
   if (!result) {
     throw Error(ErrorKind::unavailable,
                 fmt::format("relay {} unreachable: {}", url, describe(result.error())));
@@ -480,13 +482,74 @@ bool check_room_token(const std::string& url,
   return open != json.end() && open->is_boolean() && open->get<bool>();
 }
 
-std::string rotate_agent_token(const RelayEndpoint& endpoint) {
+namespace {
+
+httplib::Headers agent_headers(const RelayEndpoint& endpoint) {
   httplib::Headers h = bearer(endpoint.token);
   if (endpoint.room) {
     h.emplace(protocol::k_room_header, *endpoint.room);
   }
-  Json json = post_for(endpoint.url, protocol::k_rotate, h, {"token"}, "a token rotation");
+  return h;
+}
+
+Connector connector_of(const Json& json) {
+  return Connector{
+      json["id"].get<std::string>(), json.value("label", ""), json.value("createdAt", "")};
+}
+
+}  // namespace
+
+std::string rotate_agent_token(const RelayEndpoint& endpoint) {
+  Json json = post_for(
+      endpoint.url, protocol::k_rotate, agent_headers(endpoint), {"token"}, "a token rotation");
   return json["token"].get<std::string>();
+}
+
+NewConnector create_connector(const RelayEndpoint& endpoint, const std::string& label) {
+  Json json = post_for(endpoint.url,
+                       protocol::k_connectors,
+                       agent_headers(endpoint),
+                       {"id", "secret", "path"},
+                       "a new connector",
+                       Json{{"label", label}});
+  std::string secret = json["secret"].get<std::string>();
+  if (secret.size() != 64 || secret.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    throw Error(ErrorKind::protocol,
+                fmt::format("relay {} sent an unexpected answer to a new connector", endpoint.url));
+  }
+  Url parsed = parse_url(endpoint.url, "relay");
+  return NewConnector{connector_of(json),
+                      parsed.origin + parsed.prefix + protocol::k_mcp_connector + secret};
+}
+
+std::vector<Connector> list_connectors(const RelayEndpoint& endpoint) {
+  Json json = post_for(endpoint.url,
+                       protocol::k_connectors,
+                       agent_headers(endpoint),
+                       {},
+                       "a list of connectors",
+                       std::nullopt);
+  std::vector<Connector> out;
+  if (json.contains("connectors") && json["connectors"].is_array()) {
+    for (const auto& c : json["connectors"]) {
+      if (c.is_object() && c.contains("id") && c["id"].is_string()) {
+        out.push_back(connector_of(c));
+      }
+    }
+  }
+  return out;
+}
+
+std::size_t revoke_connectors(const RelayEndpoint& endpoint, const std::string& id) {
+  Json json = post_for(endpoint.url,
+                       std::string(protocol::k_connectors) + "/revoke",
+                       agent_headers(endpoint),
+                       {},
+                       "a connector revocation",
+                       Json{{"id", id}});
+  return json.contains("revoked") && json["revoked"].is_number_unsigned()
+             ? json["revoked"].get<std::size_t>()
+             : 0;
 }
 
 }  // namespace bch::spool

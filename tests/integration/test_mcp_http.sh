@@ -150,4 +150,26 @@ expect_contains "$(cat "$T/listen")" '"_meta":{"io.modelcontextprotocol/subscrip
   "notifications carry the subscription id"
 if grep -q "listen to this" "$T/listen"; then fail "a notification carried a body"; fi
 
+# Connectors: a secret URL for a client that cannot send a header; it acts as carol.
+expect_eq "$(at cli connector list)" "no connectors — \`bch connector new\` makes one" "none yet"
+out=$(at cli connector new --label claude.ai)
+url=$(tail -1 <<<"$out")
+id=$(sed -n 's/^connector \([0-9a-f]\{12\}\) (claude.ai) acts as "carol": .*/\1/p' <<<"$out")
+expect_match "$url" "^$U/mcp/c/[0-9a-f]{64}\$" "connector new prints the URL"
+[ -n "$id" ] || fail "connector new: $out"
+expect_match "$(sdk "$url" call bch_send '{"target":"@dave","body":"via connector"}')" "^sent [0-9a-f]{8} to @dave$" \
+  "the SDK with only the connector URL"
+expect_contains "$(sdk "$U/mcp" --token "$dave" call bch_inbox '{}')" "carol -> @dave" \
+  "the message is carol's"
+expect_match "$(at cli connector list)" "^$id  [0-9T:.-]+Z  claude.ai\$" "connector list"
+secret=${url##*/}
+if grep -q "$secret" "$T/relay.log" "$T/relay.out"; then fail "the relay logged a connector's secret"; fi
+expect_contains "$(cat "$T/relay.log")" "POST /mcp/c/(secret) 200" "its requests are logged without it"
+expect_fail 2 "error: give a connector's id, or --all" at cli connector revoke
+expect_run 0 "revoked 1 connector" "" at cli connector revoke "${id:0:8}"
+expect_match "$(sdk "$url" tools || true)" "^error: .*401" "a revoked connector gets 401"
+expect_match "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/mcp/c/$(printf '0%.0s' {1..64})" -d '{}')" \
+  '^401$' "an unknown connector: 401"
+expect_fail 1 "error: no connector of \"carol\" with id ${id:0:8}" at cli connector revoke "${id:0:8}"
+
 stop_relay

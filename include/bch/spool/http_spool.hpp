@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bch::spool {
 
@@ -68,5 +69,21 @@ NewRoom rotate_room_token(const std::string& url,
 // POST /v1/rotate as the endpoint's agent: its new agent token (the old one stops
 // working at once).
 std::string rotate_agent_token(const RelayEndpoint& endpoint);
+
+// Connectors (ours): secret URLs under the relay's /mcp/c/ that act as the endpoint's
+// agent, for MCP clients that cannot send a token header.
+struct Connector {
+  std::string id;  // the first hex digits of its secret's hash: a handle, not the secret
+  std::string label;
+  std::string created_at;
+};
+struct NewConnector {
+  Connector connector;
+  std::string url;  // holds the secret; shown once
+};
+NewConnector create_connector(const RelayEndpoint& endpoint, const std::string& label);
+std::vector<Connector> list_connectors(const RelayEndpoint& endpoint);
+// `id`: a connector's id or a prefix of 6+ of its digits, or "all". Returns how many went.
+std::size_t revoke_connectors(const RelayEndpoint& endpoint, const std::string& id);
 
 }  // namespace bch::spool
