@@ -1203,3 +1203,122 @@ TEST_CASE("relay: rotation refuses hostile room ids and hands out one token per 
   }
   CHECK(won == 1);
 }
+
+namespace {
+
+// One MCP request to the relay's /mcp: status, session header and JSON answer.
+struct McpReply {
+  int status = 0;
+  std::string session;
+  Json json;
+};
+
+McpReply mcp_post(const Relay& relay,
+                  const Json& message,
+                  const std::string& token,
+                  const std::string& session = "",
+                  const std::string& path = "/mcp") {
+  auto c = relay.client();
+  httplib::Headers h{{"Accept", "application/json, text/event-stream"}};
+  if (!token.empty()) {
+    h.emplace("Authorization", "Bearer " + token);
+  }
+  if (!session.empty()) {
+    h.emplace("Mcp-Session-Id", session);
+  }
+  auto res = c.Post(path, h, message.dump(), "application/json");
+  REQUIRE(res);
+  return McpReply{
+      res->status, res->get_header_value("Mcp-Session-Id"), Json::parse(res->body, nullptr, false)};
+}
+
+const Json k_initialize{{"jsonrpc", "2.0"},
+                        {"id", 1},
+                        {"method", "initialize"},
+                        {"params", {{"protocolVersion", "2025-06-18"}}}};
+const Json k_ping{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "ping"}};
+
+}  // namespace
+
+TEST_CASE("mcp over http: sessions are bound to their token, capped and expire", "[relay]") {
+  Relay relay("room", std::nullopt, 1024 * 1024, [](bch::relay::RelayOptions& o) {
+    o.mcp_sessions_per_credential = 2;
+    o.mcp_session_idle = std::chrono::milliseconds(300);
+  });
+  std::string alice = relay.register_agent("alice", "room");
+  std::string bob = relay.register_agent("bob", "room");
+
+  auto opened = mcp_post(relay, k_initialize, alice);
+  REQUIRE(opened.status == 200);
+  CHECK(opened.json["result"]["protocolVersion"] == "2025-06-18");
+  REQUIRE(opened.session.size() == 64);
+  CHECK(mcp_post(relay, k_ping, alice, opened.session).status == 200);
+  CHECK(mcp_post(relay, k_ping, bob, opened.session).status == 404);  // not bob's
+  CHECK(mcp_post(relay, k_ping, alice).status == 400);                // no session
+  CHECK(mcp_post(relay, k_initialize, "").status == 401);
+
+  // A third session for the same token retires the least recently used.
+  auto second = mcp_post(relay, k_initialize, alice);
+  CHECK(mcp_post(relay, k_ping, alice, opened.session).status == 200);  // now the newer
+  auto third = mcp_post(relay, k_initialize, alice);
+  CHECK(mcp_post(relay, k_ping, alice, second.session).status == 404);
+  CHECK(mcp_post(relay, k_ping, alice, opened.session).status == 200);
+  CHECK(mcp_post(relay, k_ping, alice, third.session).status == 200);
+
+  // Idle past its limit, a session is gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(mcp_post(relay, k_ping, alice, third.session).status == 404);
+
+  // A tool call acts as the token's agent: the message is from alice.
+  auto s = mcp_post(relay, k_initialize, alice).session;
+  auto sent = mcp_post(
+      relay,
+      Json{{"jsonrpc", "2.0"},
+           {"id", 3},
+           {"method", "tools/call"},
+           {"params",
+            {{"name", "bch_send"}, {"arguments", {{"target", "@bob"}, {"body", "over mcp"}}}}}},
+      alice,
+      s);
+  CHECK(sent.json["result"]["isError"] == false);
+  auto inbox = relay.request("GET", "/v1/inbox/bob", "", bob);
+  REQUIRE(inbox.json.size() == 1);
+  CHECK(inbox.json[0]["from"] == "alice");
+  CHECK(inbox.json[0]["body"] == "over mcp");
+}
+
+TEST_CASE("mcp over http: a connector acts as its agent until revoked", "[relay]") {
+  Relay relay("room");
+  std::string alice = relay.register_agent("alice", "room");
+  auto made = relay.request("POST", "/v1/connectors", R"({"label":"web"})", alice);
+  REQUIRE(made.status == 200);
+  std::string secret = made.json["secret"];
+  std::string path = made.json["path"];
+  CHECK(path == "/mcp/c/" + secret);
+  CHECK(made.json["id"].get<std::string>().size() == 12);
+  // Stored hashed: the secret is nowhere under the data folder.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(relay.dir.path())) {
+    if (entry.is_regular_file()) {
+      std::ifstream in(entry.path());
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      CHECK(text.find(secret) == std::string::npos);
+    }
+  }
+  auto opened = mcp_post(relay, k_initialize, "", "", path);
+  REQUIRE(opened.status == 200);
+  CHECK(mcp_post(relay, k_ping, "", opened.session, path).status == 200);
+  // The session is the connector's: alice's token cannot use it on /mcp.
+  CHECK(mcp_post(relay, k_ping, alice, opened.session).status == 404);
+
+  auto listed = relay.request("GET", "/v1/connectors", "", alice);
+  REQUIRE(listed.json["connectors"].size() == 1);
+  CHECK(listed.json["connectors"][0]["label"] == "web");
+  CHECK(relay.request("POST", "/v1/connectors", R"({"label":"a\u001b[31m"})", alice).status == 400);
+  CHECK(relay.request("POST", "/v1/connectors/revoke", R"({"id":"abc"})", alice).status == 400);
+  CHECK(relay.request("POST", "/v1/connectors/revoke", R"({"id":"all"})", "").status == 401);
+  auto revoked =
+      relay.request("POST", "/v1/connectors/revoke", Json{{"id", made.json["id"]}}.dump(), alice);
+  CHECK(revoked.json["revoked"] == 1);
+  CHECK(mcp_post(relay, k_ping, "", opened.session, path).status == 401);
+  CHECK(mcp_post(relay, k_initialize, "", "", path).status == 401);
+}
