@@ -489,7 +489,9 @@ void McpEndpoint::remove(Call& call) {
   res.status = 204;
 }
 
-void McpEndpoint::stream(Call& call, std::function<bool()> authorised, StreamFraming framing) {
+void McpEndpoint::stream(Call& call,
+                         const std::function<bool()>& authorised,
+                         StreamFraming framing) {
   auto& res = call.res;
   auto watch = m_streams.watch(*call.who.spool, call.who.agent);
   if (!watch) {

@@ -84,7 +84,7 @@ private:
   std::shared_ptr<Session> open(const McpIdentity& who, const std::string& version);
   void legacy(Call& call);
   void modern(Call& call);
-  void stream(Call& call, std::function<bool()> authorised, StreamFraming framing);
+  void stream(Call& call, const std::function<bool()>& authorised, StreamFraming framing);
 
   McpLimits m_limits;
   StreamHub& m_streams;

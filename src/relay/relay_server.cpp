@@ -567,7 +567,12 @@ struct RelayServer::Impl {
       Room& room = room_for(req);
       std::string agent = authed_agent(room, req);
       std::string hash = protocol::sha256_hex(bearer_token(req));
-      return McpIdentity{&room.spool, agent, hash, token_check(room, agent, hash)};
+      McpIdentity who;
+      who.spool = &room.spool;
+      who.agent = agent;
+      who.credential = hash;
+      who.authorised = token_check(room, agent, hash);
+      return who;
     } catch (const HttpError& e) {
       throw McpRefusal{e.status, e.what()};
     } catch (const Error& e) {
