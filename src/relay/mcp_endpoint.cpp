@@ -28,6 +28,7 @@
 
 #include "relay/mcp_endpoint.hpp"
 
+#include <bch/address.hpp>
 #include <bch/error.hpp>
 #include <bch/format.hpp>
 #include <bch/invite.hpp>

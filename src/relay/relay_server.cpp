@@ -201,10 +201,11 @@ struct RelayServer::Impl {
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms;
   // After the rooms: it writes into them until it stops. None with --no-sync.
   std::unique_ptr<Journal> journal;
+  // Before the hub: its streams call into it (their auth checks) until the hub stops.
+  std::unique_ptr<McpEndpoint> mcp;
   // After the rooms: it is stopped before the rooms it points into go. Made by
   // prepare(), so that its thread starts with the signal mask `bch relay` set up.
   std::unique_ptr<StreamHub> streams;
-  std::unique_ptr<McpEndpoint> mcp;  // after the hub its streams live in
 
   explicit Impl(RelayOptions o) : options(std::move(o)) {}
 
