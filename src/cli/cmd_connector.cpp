@@ -15,17 +15,8 @@ namespace {
 
 // This agent on its relay, as the connector routes need it (refused off a relay).
 spool::RelayEndpoint agent_endpoint(Globals& g) {
-  const Settings& s = g.settings();
-  g.agent();
-  if (s.backend != Backend::relay || !s.url || !s.token) {
-    throw Error(ErrorKind::usage,
-                "connectors live on a relay and this home is not on one (`bch join` one first)");
-  }
-  spool::RelayEndpoint endpoint;
-  endpoint.url = *s.url;
-  endpoint.token = s.token;
-  endpoint.room = s.room;
-  return endpoint;
+  return agent_relay(
+      g, "connectors live on a relay and this home is not on one (`bch join` one first)");
 }
 
 // `bch connector new`: a secret URL that acts as this agent over MCP, for clients that

@@ -15,14 +15,8 @@ namespace {
 void run_token_rotate(Globals& g) {
   const Settings& s = g.settings();
   const std::string& agent = g.agent();
-  if (s.backend != Backend::relay || !s.url || !s.token) {
-    throw Error(ErrorKind::usage,
-                "no relay token to rotate — this home is not on a relay (`bch join` one first)");
-  }
-  spool::RelayEndpoint endpoint;
-  endpoint.url = *s.url;
-  endpoint.token = s.token;
-  endpoint.room = s.room;
+  auto endpoint = agent_relay(
+      g, "no relay token to rotate — this home is not on a relay (`bch join` one first)");
   std::string fresh = spool::rotate_agent_token(endpoint);
   if (g.env.token) {
     print(fmt::format(
@@ -51,6 +45,19 @@ void run_token_rotate(Globals& g) {
 }
 
 }  // namespace
+
+spool::RelayEndpoint agent_relay(Globals& g, const char* refusal) {
+  const Settings& s = g.settings();
+  g.agent();
+  if (s.backend != Backend::relay || !s.url || !s.token) {
+    throw Error(ErrorKind::usage, refusal);
+  }
+  spool::RelayEndpoint endpoint;
+  endpoint.url = *s.url;
+  endpoint.token = s.token;
+  endpoint.room = s.room;
+  return endpoint;
+}
 
 void add_token(CLI::App& app, Globals& g) {
   auto* token = app.add_subcommand("token", "manage this agent's relay token (`bch token rotate`)");

@@ -2,6 +2,7 @@
 
 #include <bch/config.hpp>
 #include <bch/setup/setup.hpp>
+#include <bch/spool/http_spool.hpp>
 #include <bch/spool/spool.hpp>
 
 #include <CLI/CLI.hpp>
@@ -58,6 +59,9 @@ void add_channels(CLI::App& app, Globals& globals);
 void add_whoami(CLI::App& app, Globals& globals);
 void add_room(CLI::App& app, Globals& globals);
 void add_token(CLI::App& app, Globals& globals);
+// This agent on its relay (url, agent token, room), for the routes outside the Spool
+// calls; Error(usage) with `refusal` when the home is not on a relay.
+spool::RelayEndpoint agent_relay(Globals& globals, const char* refusal);
 void add_connector(CLI::App& app, Globals& globals);
 void add_invite(CLI::App& app, Globals& globals);
 void add_join(CLI::App& app, Globals& globals);
