@@ -120,6 +120,42 @@ void check_files(Globals& g, std::vector<Check>& out) {
   }
 }
 
+// An MCP entry `setup --remote` wrote: whether it reaches a room this home is in, as the
+// agent this home is there (a token rotated since is no longer accepted).
+Check check_remote(Globals& g, const std::string& name, const setup::Wiring& w) {
+  std::string url = util::sanitize(*w.url, false);
+  std::vector<Settings> rooms;
+  try {
+    rooms = g.reading_rooms();
+  } catch (const Error&) {
+    // no identity here: the entry names a room this home is not in
+  }
+  for (const auto& room : rooms) {
+    if (!room.url || relay_mcp_url(*room.url) != *w.url || room.room != w.room) {
+      continue;
+    }
+    if (room.token != w.token) {
+      return {Status::warn,
+              name,
+              fmt::format("{} reaches {} with a token this home no longer holds", w.file, url),
+              "bch setup --remote"};
+    }
+    return {
+        Status::ok,
+        name,
+        fmt::format(
+            "{} reaches {} as \"{}\"", w.file, url, util::sanitize(room.agent.value_or(""), false)),
+        ""};
+  }
+  return {Status::warn,
+          name,
+          fmt::format("{} reaches {}{}, a room this home has not joined",
+                      w.file,
+                      url,
+                      w.room ? " (room " + util::sanitize(*w.room, false) + ")" : ""),
+          "bch setup --remote, or bch setup for the stdio server"};
+}
+
 void check_harnesses(Globals& g, std::vector<Check>& out) {
   setup::Options options;
   try {
@@ -143,6 +179,10 @@ void check_harnesses(Globals& g, std::vector<Check>& out) {
     std::string name = fmt::format("{} {}", w.harness, w.what);
     if (w.problem) {
       out.push_back({Status::fail, name, *w.problem, "fix the file, then: bch setup"});
+      continue;
+    }
+    if (w.url) {
+      out.push_back(check_remote(g, name, w));
       continue;
     }
     if (!w.program) {

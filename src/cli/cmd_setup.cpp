@@ -2,14 +2,19 @@
 #include "cli/output.hpp"
 
 #include <bch/error.hpp>
+#include <bch/protocol/relay_api.hpp>
 #include <bch/setup/setup.hpp>
+#include <bch/shell.hpp>
+#include <bch/spool/http_spool.hpp>
 #include <bch/util/log.hpp>
 #include <bch/util/platform.hpp>
+#include <bch/util/text.hpp>
 
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 namespace bch::cli {
 
@@ -28,6 +33,7 @@ struct SetupOptions {
   bool wake = false;
   bool undo = false;
   bool dry_run = false;
+  bool remote = false;
 };
 
 // What the harnesses should run: this binary under a name that survives rebuilds and
@@ -90,9 +96,17 @@ setup::Options harness_options(Globals& g) {
   return options;
 }
 
-void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake, bool undo, bool dry_run) {
+void run_harness_setup(Globals& g,
+                       bool harnesses,
+                       bool hooks,
+                       bool wake,
+                       bool undo,
+                       bool dry_run,
+                       const std::optional<setup::Remote>& remote) {
   setup::Options options = harness_options(g);
-  if (!undo && in_build_folder(options.bch)) {
+  // Only what runs this binary breaks with it: the hook, the stdio server, the wake service.
+  bool runs_bch = harnesses && (hooks || !remote);
+  if (!undo && (runs_bch || wake) && in_build_folder(options.bch)) {
     util::warn(
         fmt::format("{} is in a build folder: the hooks would break at the next `make "
                     "clean` — install bch (`make install`) and run `bch setup` again",
@@ -103,6 +117,7 @@ void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake, bool u
   options.wake = wake;
   options.undo = undo;
   options.dry_run = dry_run;
+  options.remote = remote;
   auto errors = setup::run(options, [](const std::string& line) { print(line + "\n"); });
   if (errors.empty()) {
     return;
@@ -112,6 +127,47 @@ void run_harness_setup(Globals& g, bool harnesses, bool hooks, bool wake, bool u
   }
   throw Error(ErrorKind::protocol, errors.back());
 }
+
+std::string relay_mcp_url(std::string relay_url) {
+  while (relay_url.ends_with('/')) {
+    relay_url.pop_back();
+  }
+  return relay_url + protocol::k_mcp;
+}
+
+namespace {
+
+// `setup --remote`: this agent's /mcp endpoint on its relay, in the room it acts in.
+setup::Remote remote_endpoint(Globals& g) {
+  auto endpoint = agent_relay(g,
+                              "setup --remote registers a relay's /mcp endpoint and this home is "
+                              "not on a relay (`bch join` one first)");
+  return {relay_mcp_url(endpoint.url), endpoint.token.value_or(""), endpoint.room};
+}
+
+// For the MCP clients setup does not write: the endpoint, its headers, and Claude Code's
+// command line for another machine.
+void print_remote(const setup::Remote& remote) {
+  std::string headers;
+  std::string flags;
+  for (const auto& [name, value] : setup::remote_headers(remote)) {
+    headers += fmt::format("{}\"{}: {}\"", headers.empty() ? "" : " and ", name, value);
+    flags += " --header ";
+    flags += shell_word(fmt::format("{}: {}", name, value));
+  }
+  print(fmt::format(
+      "[remote] other MCP clients: Streamable HTTP at {} with the headers {}\n"
+      "[remote] Claude Code on another machine: claude mcp add --scope user --transport http "
+      "backchannel {}{}\n"
+      "[remote] apps that cannot send headers (claude.ai, ChatGPT): `bch connector new` makes "
+      "a URL to paste\n",
+      util::sanitize(remote.url, false),
+      util::sanitize(headers, false),
+      util::sanitize(shell_word(remote.url), false),
+      util::sanitize(flags, false)));
+}
+
+}  // namespace
 
 void add_setup(CLI::App& app, Globals& g) {
   auto o = std::make_shared<SetupOptions>();
@@ -125,12 +181,33 @@ void add_setup(CLI::App& app, Globals& g) {
                 "service), nothing else");
   cmd->add_flag(
       "--dry-run", o->dry_run, "write nothing: print the diff of each file it would change");
+  cmd->add_flag("--remote",
+                o->remote,
+                "register the relay's /mcp endpoint (MCP over HTTP, as this agent) instead of "
+                "`bch mcp`, and print it for other clients");
   cmd->callback([o, &g] {
-    if (o->undo && (o->wake || o->no_hooks)) {
-      throw Error(ErrorKind::usage,
-                  "--undo takes out everything setup added: drop --wake and --no-hooks");
+    if (o->undo) {
+      std::string extra;
+      for (auto [given, flag] : {std::pair{o->wake, "--wake"},
+                                 std::pair{o->no_hooks, "--no-hooks"},
+                                 std::pair{o->remote, "--remote"}}) {
+        if (given) {
+          extra += (extra.empty() ? "" : " and ") + std::string(flag);
+        }
+      }
+      if (!extra.empty()) {
+        throw Error(ErrorKind::usage, "--undo takes out everything setup added: drop " + extra);
+      }
     }
-    run_harness_setup(g, true, !o->no_hooks, o->wake, o->undo, o->dry_run);
+    std::optional<setup::Remote> remote;
+    if (o->remote) {
+      remote = remote_endpoint(g);
+      spool::warn_if_clear(remote->url);
+    }
+    run_harness_setup(g, true, !o->no_hooks, o->wake, o->undo, o->dry_run, remote);
+    if (remote) {
+      print_remote(*remote);
+    }
   });
 }
 

@@ -94,13 +94,18 @@ setup::Options harness_options(Globals& globals);
 // `bch setup`'s work, also the tail of `bch join`: configures the harnesses found in
 // the home (unless `harnesses` is false), the prompt hook with `hooks`, the wake service
 // with `wake`; with `undo` takes out what setup adds instead; with `dry_run` prints the
-// diffs instead of writing. Throws the last refusal after printing any others.
+// diffs instead of writing; with `remote`, the MCP entries reach that endpoint over HTTP.
+// Throws the last refusal after printing any others.
 void run_harness_setup(Globals& globals,
                        bool harnesses,
                        bool hooks,
                        bool wake,
                        bool undo = false,
-                       bool dry_run = false);
+                       bool dry_run = false,
+                       const std::optional<setup::Remote>& remote = std::nullopt);
+
+// The MCP endpoint of the relay at `relay_url` (a relay's base URL, perhaps with a path).
+std::string relay_mcp_url(std::string relay_url);
 
 // Keeps `message` (a --match or --scope value) optional: CLI11 binds std::string.
 std::optional<std::string> non_empty(const std::string& text);

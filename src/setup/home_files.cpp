@@ -203,6 +203,20 @@ bool HomeFiles::write(const fs::path& relative, const std::string& content, unsi
   return true;
 }
 
+std::optional<unsigned> HomeFiles::make_private(const fs::path& relative) const {
+  fs::path target = resolve(relative);
+  struct stat st {};
+  if (::stat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0) {
+    return std::nullopt;
+  }
+  unsigned mode = st.st_mode & 07700;
+  if (m_dry_run == nullptr && ::chmod(target.c_str(), mode) != 0) {
+    throw Error(ErrorKind::io,
+                fmt::format("cannot make {} private: {}", display(relative), std::strerror(errno)));
+  }
+  return mode;
+}
+
 void HomeFiles::refuse_read_only(const fs::path& relative) const {
   struct stat existing {};
   if (::stat(resolve(relative).c_str(), &existing) == 0 && (existing.st_mode & S_IWUSR) == 0) {

@@ -49,6 +49,10 @@ public:
              const std::string& content,
              unsigned mode) const;
 
+  // Takes the group's and others' permissions off the file (it holds a secret); returns
+  // its new mode when it had any. A dry run changes nothing and says what it would do.
+  std::optional<unsigned> make_private(const std::filesystem::path& relative) const;
+
   // Removes the file (refused, like write, when it is read-only); false when absent.
   bool remove(const std::filesystem::path& relative) const;
 

@@ -4,9 +4,11 @@
 #include "setup/home_files.hpp"
 
 #include <bch/error.hpp>
+#include <bch/protocol/relay_api.hpp>
 #include <bch/setup/setup.hpp>
 #include <bch/setup/toml.hpp>
 #include <bch/shell.hpp>
+#include <bch/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -81,8 +83,70 @@ bool runs_bch_mcp(const json& server) {
          && server.contains("args") && server["args"] == json::array({"mcp"});
 }
 
+constexpr std::string_view k_bearer = "Bearer ";
+
+// An MCP server entry as `setup --remote` writes it: a relay's /mcp endpoint (Claude
+// Code's "type"/"url" or Gemini's "httpUrl") and the headers setup sends, nothing else.
+bool reaches_bch_relay(const json& server) {
+  if (!server.is_object()) {
+    return false;
+  }
+  for (const auto& [key, value] : server.items()) {
+    if (key == "type") {
+      if (value != "http") {
+        return false;
+      }
+    } else if (key == "url" || key == "httpUrl") {
+      if (!value.is_string() || !value.get<std::string>().ends_with("/mcp")) {
+        return false;
+      }
+    } else if (key == "headers") {
+      if (!value.is_object()) {
+        return false;
+      }
+      for (const auto& [name, header] : value.items()) {
+        if ((name != "Authorization" && name != protocol::k_room_header) || !header.is_string()) {
+          return false;
+        }
+      }
+    } else {
+      return false;
+    }
+  }
+  return server.contains("url") != server.contains("httpUrl");
+}
+
+// Whether `value` can be sent as a bearer token or a room header as it is: RFC 6750's
+// b64token characters only, so no quote, space or line break reaches a harness's file
+// or a request (a CR LF in it would add a header of its own to every request).
+bool header_safe(std::string_view value) {
+  return !value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0
+           || std::string_view("-._~+/=").find(static_cast<char>(c)) != std::string_view::npos;
+  });
+}
+
+// Why `remote` cannot be written into the harnesses' files; nothing when it can.
+std::optional<std::string> remote_problem(const Remote& remote) {
+  bool web = remote.url.starts_with("https://") || remote.url.starts_with("http://");
+  if (!web || std::any_of(remote.url.begin(), remote.url.end(), [](unsigned char c) {
+        return c <= 0x20 || c >= 0x7f || c == '"' || c == '\\';
+      })) {
+    return fmt::format("the relay URL {} is not an http:// or https:// URL",
+                       util::sanitize(remote.url, false));
+  }
+  if (!header_safe(remote.token)) {
+    return "the agent token holds characters an HTTP header cannot carry";
+  }
+  if (remote.room && !header_safe(*remote.room)) {
+    return "the room id holds characters an HTTP header cannot carry";
+  }
+  return std::nullopt;
+}
+
 // Where Codex's [mcp_servers.backchannel] table lies in `text` when it holds only what
-// setup appends (command, args, env lines; comments and blank lines may follow them):
+// setup appends (command, args, env lines, or url and http_headers ones; comments and
+// blank lines may follow them):
 // from the blank line setup put before it to its last line. Nothing otherwise.
 std::optional<std::pair<std::size_t, std::size_t>> codex_block(const std::string& text) {
   constexpr std::string_view k_header = "[mcp_servers.backchannel]\n";
@@ -108,7 +172,8 @@ std::optional<std::pair<std::size_t, std::size_t>> codex_block(const std::string
       tail = true;
     } else if (!tail
                && (line.starts_with("command = ") || line == "args = [\"mcp\"]\n"
-                   || line.starts_with("env = {"))) {
+                   || line.starts_with("env = {") || line.starts_with("url = ")
+                   || line.starts_with("http_headers = {"))) {
       end = next;
     } else {
       return std::nullopt;  // a key setup did not write
@@ -119,6 +184,20 @@ std::optional<std::pair<std::size_t, std::size_t>> codex_block(const std::string
     --start;
   }
   return std::make_pair(start, end);
+}
+
+// The keys of Codex's config.toml, or the refusal naming the file when it is not TOML
+// (setup and --undo edit only what parses).
+TomlKeys codex_keys(const std::string& text, const std::string& name) {
+  try {
+    return TomlKeys::parse(text);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::protocol,
+                fmt::format("cannot edit {}: not valid TOML ({}) — fix it, then run `bch setup` "
+                            "again",
+                            name,
+                            e.what()));
+  }
 }
 
 class Steps {
@@ -187,6 +266,21 @@ public:
                     m_files.display(file)));
   }
 
+  // What setup registers: "MCP server" (stdio), or the relay's endpoint (--remote).
+  const char* entry_kind() const {
+    return m_options.remote ? "relay's MCP endpoint" : "MCP server";
+  }
+
+  // With --remote, `file` holds the agent token: its group's and others' permissions go,
+  // and the line reporting the step says so.
+  std::string keep_secret(const HomeFiles& files, const fs::path& file) const {
+    if (!m_options.remote) {
+      return "";
+    }
+    auto mode = files.make_private(file);
+    return mode ? fmt::format(" (now mode {:04o}: it holds the agent token)", *mode) : "";
+  }
+
   // `mcpServers.backchannel` of a JSON settings file set to `server`.
   void json_mcp(const std::string& harness,
                 const fs::path& file,
@@ -201,20 +295,33 @@ public:
     }
     const json* current = settings.find({"mcpServers", "backchannel"});
     bool existed = current != nullptr;
+    std::string line;
     if (existed && *current == server) {
-      did(fmt::format("[{}] MCP server already registered in {}", harness, settings.name()));
-      return;
+      line = fmt::format("[{}] MCP server already registered in {}", harness, settings.name());
+    } else {
+      settings.set({"mcpServers", "backchannel"}, server);
+      settings.save();
+      line = fmt::format("[{}] {} the {} in {}",
+                         harness,
+                         existed ? "updated" : "registered",
+                         entry_kind(),
+                         settings.name());
     }
-    settings.set({"mcpServers", "backchannel"}, server);
-    settings.save();
-    did(fmt::format("[{}] {} the MCP server in {}",
-                    harness,
-                    existed ? "updated" : "registered",
-                    settings.name()));
+    did(line + keep_secret(m_files, file));
   }
 
-  // The stdio server entry, with `env` when the commands must carry variables.
-  json mcp_server(json server) const {
+  // The entry of a JSON settings file: the stdio server, with `env` when the commands must
+  // carry variables; with --remote, the relay's endpoint at `url_key` and its headers.
+  json mcp_server(json server, const char* url_key) const {
+    if (m_options.remote) {
+      json headers = json::object();
+      for (const auto& [name, value] : remote_headers(*m_options.remote)) {
+        headers[name] = value;
+      }
+      server[url_key] = m_options.remote->url;
+      server["headers"] = headers;
+      return server;
+    }
     server["command"] = m_options.bch;
     server["args"] = json::array({"mcp"});
     auto env = environment(m_options);
@@ -228,37 +335,90 @@ public:
     return server;
   }
 
-  void claude_mcp() { json_mcp("claude", ".claude.json", mcp_server(json{{"type", "stdio"}})); }
+  void claude_mcp() {
+    json_mcp("claude",
+             ".claude.json",
+             mcp_server(json{{"type", m_options.remote ? "http" : "stdio"}}, "url"));
+  }
 
   void gemini_mcp() {
-    // Gemini CLI reads its settings as JSON with comments.
-    json_mcp("gemini", ".gemini/settings.json", mcp_server(json::object()), true);
+    // Gemini CLI reads its settings as JSON with comments; "httpUrl" is its key for a
+    // Streamable HTTP server ("url" would be the old SSE transport).
+    json_mcp("gemini", ".gemini/settings.json", mcp_server(json::object(), "httpUrl"), true);
+  }
+
+  // Codex's [mcp_servers.backchannel] table as setup writes it, given the keys the rest of
+  // the file defines (a key defined there is not written again).
+  std::string codex_table(const TomlKeys& keys) const {
+    std::string out = "[mcp_servers.backchannel]\n";
+    if (m_options.remote) {
+      std::string headers;
+      for (const auto& [name, value] : remote_headers(*m_options.remote)) {
+        headers += fmt::format(
+            "{}{} = {}", headers.empty() ? "" : ", ", toml_string(name), toml_string(value));
+      }
+      return out
+             + fmt::format("url = {}\nhttp_headers = {{ {} }}\n",
+                           toml_string(m_options.remote->url),
+                           headers);
+    }
+    out += fmt::format("command = {}\n", toml_string(m_options.bch));
+    if (keys.kind({"mcp_servers", "backchannel", "args"}) == TomlKeys::Kind::absent) {
+      out += "args = [\"mcp\"]\n";
+    }
+    auto env = environment(m_options);
+    if (!env.empty()
+        && keys.kind({"mcp_servers", "backchannel", "env"}) == TomlKeys::Kind::absent) {
+      std::string vars;
+      for (const auto& [var, value] : env) {
+        vars += fmt::format("{}{} = {}", vars.empty() ? "" : ", ", var, toml_string(value));
+      }
+      out += fmt::format("env = {{ {} }}\n", vars);
+    }
+    return out;
   }
 
   // ~/.codex/config.toml: a [mcp_servers.backchannel] table, appended when absent so
-  // every byte (and comment) already there stays.
+  // every byte (and comment) already there stays; the one setup wrote earlier is
+  // replaced where it is when it differs (another binary, home, token or transport).
   void codex_mcp(const HomeFiles& files, const fs::path& dir) {
     fs::path file = dir / "config.toml";
     std::string name = files.display(file);
     std::string text = files.read(file).value_or("");
-    TomlKeys keys;
-    try {
-      keys = TomlKeys::parse(text);
-    } catch (const Error& e) {
-      throw Error(ErrorKind::protocol,
-                  fmt::format("cannot edit {}: not valid TOML ({}) — fix it, then run `bch setup` "
-                              "again",
-                              name,
-                              e.what()));
-    }
-    // Registered means a command: a table holding only [mcp_servers.backchannel.env]
-    // registers nothing.
-    KeyPath table{"mcp_servers", "backchannel"};
-    if (keys.kind({"mcp_servers", "backchannel", "command"}) == TomlKeys::Kind::value) {
-      did(fmt::format("[codex] MCP server already registered in {}", name));
+    auto parse = [&](const std::string& toml) { return codex_keys(toml, name); };
+    TomlKeys keys = parse(text);
+    if (auto block = codex_block(text)) {
+      std::size_t from = text[block->first] == '\n' ? block->first + 1 : block->first;
+      std::string before = text.substr(0, from);
+      std::string after = text.substr(block->second);
+      std::string table = codex_table(parse(before + after));
+      std::string line;
+      if (text.compare(from, block->second - from, table) == 0) {
+        line = fmt::format("[codex] MCP server already registered in {}", name);
+      } else {
+        std::string updated = before + table + after;
+        parse(updated);  // what the rest of the file defines could clash: refused, not written
+        files.write(file, updated, 0600);
+        line = fmt::format("[codex] updated the {} in {}", entry_kind(), name);
+      }
+      did(line + keep_secret(files, file));
       return;
     }
-    if (keys.kind(table) == TomlKeys::Kind::value || keys.defined_directly(table)) {
+    // A table setup did not write. Registered means a command: a table holding only
+    // [mcp_servers.backchannel.env] registers nothing.
+    KeyPath table{"mcp_servers", "backchannel"};
+    if (m_options.remote) {
+      if (keys.kind(table) != TomlKeys::Kind::absent) {
+        throw Error(ErrorKind::protocol,
+                    fmt::format("cannot edit {}: [mcp_servers.backchannel] holds keys setup did "
+                                "not write — take the table out, then run `bch setup --remote` "
+                                "again",
+                                name));
+      }
+    } else if (keys.kind({"mcp_servers", "backchannel", "command"}) == TomlKeys::Kind::value) {
+      did(fmt::format("[codex] MCP server already registered in {}", name));
+      return;
+    } else if (keys.kind(table) == TomlKeys::Kind::value || keys.defined_directly(table)) {
       throw Error(ErrorKind::protocol,
                   fmt::format("cannot edit {}: mcp_servers.backchannel has no command — add "
                               "command = {} and args = [\"mcp\"] to it by hand",
@@ -277,21 +437,9 @@ public:
     if (!text.empty()) {
       text += '\n';
     }
-    text += fmt::format("[mcp_servers.backchannel]\ncommand = {}\n", toml_string(m_options.bch));
-    if (keys.kind({"mcp_servers", "backchannel", "args"}) == TomlKeys::Kind::absent) {
-      text += "args = [\"mcp\"]\n";
-    }
-    auto env = environment(m_options);
-    if (!env.empty()
-        && keys.kind({"mcp_servers", "backchannel", "env"}) == TomlKeys::Kind::absent) {
-      std::string vars;
-      for (const auto& [var, value] : env) {
-        vars += fmt::format("{}{} = {}", vars.empty() ? "" : ", ", var, toml_string(value));
-      }
-      text += fmt::format("env = {{ {} }}\n", vars);
-    }
-    files.write(file, text, 0600);
-    did(fmt::format("[codex] registered the MCP server in {}", name));
+    files.write(file, text + codex_table(keys), 0600);
+    did(fmt::format("[codex] registered the {} in {}", entry_kind(), name)
+        + keep_secret(files, file));
   }
 
   // AGENTS.md / GEMINI.md: the messaging section, unless backchannel is mentioned.
@@ -385,7 +533,7 @@ public:
     did(fmt::format("[claude] removed the backchannel skill {}", m_files.display(file)));
   }
 
-  // `mcpServers.backchannel`, when it runs a bch's MCP server.
+  // `mcpServers.backchannel`, when it runs a bch's MCP server or reaches a relay's.
   void json_mcp_undo(const std::string& harness, const fs::path& file, bool comments = false) {
     if (!m_files.exists(file)) {
       return;
@@ -395,10 +543,12 @@ public:
     if (server == nullptr) {
       return;
     }
-    if (!runs_bch_mcp(*server)) {
-      note(fmt::format("[{}] left mcpServers.backchannel in {}: it does not run `bch mcp`",
-                       harness,
-                       settings.name()));
+    if (!runs_bch_mcp(*server) && !reaches_bch_relay(*server)) {
+      note(
+          fmt::format("[{}] left mcpServers.backchannel in {}: it does not run `bch mcp` or "
+                      "reach a relay's /mcp",
+                      harness,
+                      settings.name()));
       return;
     }
     settings.erase({"mcpServers", "backchannel"});
@@ -417,6 +567,7 @@ public:
       return;
     }
     std::string name = files.display(file);
+    codex_keys(*text, name);
     auto block = codex_block(*text);
     if (!block) {
       if (text->find("[mcp_servers.backchannel]") != std::string::npos) {
@@ -479,6 +630,15 @@ std::vector<std::pair<std::string, std::string>> environment(const Options& opti
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> remote_headers(const Remote& remote) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("Authorization", std::string(k_bearer) + remote.token);
+  if (remote.room) {
+    out.emplace_back(protocol::k_room_header, *remote.room);
+  }
+  return out;
+}
+
 std::string hook_command(const std::string& bch,
                          const std::vector<std::pair<std::string, std::string>>& env) {
   std::string out;
@@ -518,9 +678,30 @@ std::optional<std::string> hook_program(const std::string& command) {
   return words.back();
 }
 
-// The `command` string of [mcp_servers.backchannel] in Codex's TOML, read plainly: the
-// first `command = "…"` line after that table's header.
-std::optional<std::string> codex_command(const std::string& text) {
+// The TOML basic string whose opening quote is at `open`, its \\" and \\\\ escapes undone;
+// nothing when it does not close on its line or holds another escape.
+std::optional<std::string> basic_string(std::string_view text, std::size_t open) {
+  if (open >= text.size() || text[open] != '"') {
+    return std::nullopt;
+  }
+  std::string out;
+  for (std::size_t i = open + 1; i < text.size() && text[i] != '\n'; ++i) {
+    if (text[i] == '"') {
+      return out;
+    }
+    if (text[i] == '\\') {
+      if (++i >= text.size() || (text[i] != '"' && text[i] != '\\')) {
+        return std::nullopt;
+      }
+    }
+    out += text[i];
+  }
+  return std::nullopt;
+}
+
+// The line of [mcp_servers.backchannel] in Codex's TOML that sets `key`, read plainly
+// (setup's own layout, which is all `bch doctor` reports on): the text after its `=`.
+std::optional<std::string_view> codex_value(std::string_view text, std::string_view key) {
   auto table = text.find("[mcp_servers.backchannel]");
   if (table == std::string::npos) {
     return std::nullopt;
@@ -528,19 +709,32 @@ std::optional<std::string> codex_command(const std::string& text) {
   std::size_t at = table;
   while ((at = text.find('\n', at)) != std::string::npos) {
     ++at;
-    if (text.compare(at, 1, "[") == 0) {
+    std::string_view line = text.substr(at, text.find('\n', at) - at);
+    if (line.starts_with('[')) {
       return std::nullopt;
     }
-    if (text.compare(at, 7, "command") == 0) {
-      auto open = text.find('"', at);
-      auto close = open == std::string::npos ? open : text.find('"', open + 1);
-      if (close == std::string::npos) {
-        return std::nullopt;
-      }
-      return text.substr(open + 1, close - open - 1);
+    if (line.starts_with(key) && line.substr(key.size()).starts_with(" = ")) {
+      return line.substr(key.size() + 3);
     }
   }
   return std::nullopt;
+}
+
+// The string `key` is set to in Codex's [mcp_servers.backchannel], or in its inline
+// table `within` ("http_headers"); nothing when absent or not a plain string.
+std::optional<std::string> codex_string(std::string_view text,
+                                        std::string_view key,
+                                        std::string_view within = {}) {
+  auto value = codex_value(text, within.empty() ? key : within);
+  if (!value) {
+    return std::nullopt;
+  }
+  if (within.empty()) {
+    return basic_string(*value, 0);
+  }
+  std::string quoted_key = fmt::format("\"{}\" = ", key);
+  auto at = value->find(quoted_key);
+  return at == std::string::npos ? std::nullopt : basic_string(*value, at + quoted_key.size());
 }
 
 // Where Codex keeps its files: CODEX_HOME when that is set — inside the home, addressed
@@ -581,13 +775,41 @@ std::vector<Wiring> inspect(const Options& options) {
   auto present = [&](const char* folder, const char* program) {
     return files.exists(folder) || on_path(options.path, program);
   };
-  auto json_command = [&](Wiring w, const fs::path& file, bool comments) {
+  // A remote entry's endpoint, token and room (the token as sent after "Bearer ").
+  auto remote = [](Wiring& w,
+                   std::optional<std::string> url,
+                   std::optional<std::string> authorization,
+                   std::optional<std::string> room) {
+    w.url = std::move(url);
+    if (authorization && authorization->starts_with(k_bearer)) {
+      w.token = authorization->substr(k_bearer.size());
+    }
+    w.room = std::move(room);
+  };
+  auto json_command = [&](const char* harness, const fs::path& file, bool comments) {
+    Wiring w;
+    w.harness = harness;
+    w.what = "MCP server";
     w.file = files.display(file);
     try {
       JsonFile settings(files, file, comments);
-      const json* command = settings.find({"mcpServers", "backchannel", "command"});
-      if (command != nullptr && command->is_string()) {
-        w.program = command->get<std::string>();
+      const json* server = settings.find({"mcpServers", "backchannel"});
+      auto text = [&](const json* value) {
+        return value != nullptr && value->is_string() ? std::optional(value->get<std::string>())
+                                                      : std::nullopt;
+      };
+      w.program = text(settings.find({"mcpServers", "backchannel", "command"}));
+      if (!w.program && server != nullptr && reaches_bch_relay(*server)) {
+        const json* headers = settings.find({"mcpServers", "backchannel", "headers"});
+        auto header = [&](const char* name) {
+          return headers != nullptr && headers->contains(name) ? text(&(*headers)[name])
+                                                               : std::nullopt;
+        };
+        remote(w,
+               text(settings.find(
+                   {"mcpServers", "backchannel", server->contains("url") ? "url" : "httpUrl"})),
+               header("Authorization"),
+               header(protocol::k_room_header));
       }
     } catch (const Error& e) {
       w.problem = e.what();
@@ -595,7 +817,10 @@ std::vector<Wiring> inspect(const Options& options) {
     out.push_back(w);
   };
   if (present(".claude", "claude")) {
-    Wiring hook{"claude", "prompt hook", files.display(".claude/settings.json"), {}, {}};
+    Wiring hook;
+    hook.harness = "claude";
+    hook.what = "prompt hook";
+    hook.file = files.display(".claude/settings.json");
     try {
       JsonFile settings(files, ".claude/settings.json");
       const json* on_prompt = settings.find({"hooks", "UserPromptSubmit"});
@@ -617,27 +842,42 @@ std::vector<Wiring> inspect(const Options& options) {
       hook.problem = e.what();
     }
     out.push_back(hook);
-    json_command({"claude", "MCP server", "", {}, {}}, ".claude.json", false);
+    json_command("claude", ".claude.json", false);
   }
   CodexPlace codex(options, files);
   if (codex.present(options)) {
     fs::path file = codex.dir / "config.toml";
-    Wiring w{"codex", "MCP server", codex.files().display(file), {}, {}};
+    Wiring w;
+    w.harness = "codex";
+    w.what = "MCP server";
+    w.file = codex.files().display(file);
     try {
-      w.program = codex_command(codex.files().read(file).value_or(""));
+      std::string text = codex.files().read(file).value_or("");
+      w.program = codex_string(text, "command");
+      if (!w.program) {
+        remote(w,
+               codex_string(text, "url"),
+               codex_string(text, "Authorization", "http_headers"),
+               codex_string(text, protocol::k_room_header, "http_headers"));
+      }
     } catch (const Error& e) {
       w.problem = e.what();
     }
     out.push_back(w);
   }
   if (present(".gemini", "gemini")) {
-    json_command({"gemini", "MCP server", "", {}, {}}, ".gemini/settings.json", true);
+    json_command("gemini", ".gemini/settings.json", true);
   }
   return out;
 }
 
 std::vector<std::string> run(const Options& options,
                              const std::function<void(const std::string&)>& report) {
+  if (options.remote && !options.undo) {
+    if (auto problem = remote_problem(*options.remote)) {
+      return {*problem};  // before any file is touched
+    }
+  }
   Changes changes;
   Changes* dry_run = options.dry_run ? &changes : nullptr;
   HomeFiles files(options.home, "~", dry_run);

@@ -64,20 +64,6 @@ AgentRecord record_from(const Json& json) {
   return r;
 }
 
-// Says once per process when tokens would go to `url` in clear.
-void warn_if_clear(const std::string& url) {
-  static std::atomic<bool> warned{false};
-  if (url.rfind("http://", 0) != 0
-      || protocol::classify_host(protocol::host_of_url(url)) != protocol::HostReach::other
-      || warned.exchange(true)) {
-    return;
-  }
-  util::warn(
-      fmt::format("{} is plain http on another machine: your token crosses the network "
-                  "in clear — use https:// (or a Tailscale address)",
-                  url));
-}
-
 ErrorKind kind_for_status(int status) {
   switch (status) {
     case 400:
@@ -388,6 +374,20 @@ void HttpSpool::watch(const std::string& agent,
 }
 
 }  // namespace
+
+// Says once per process when tokens would go to `url` in clear.
+void warn_if_clear(const std::string& url) {
+  static std::atomic<bool> warned{false};
+  if (url.rfind("http://", 0) != 0
+      || protocol::classify_host(protocol::host_of_url(url)) != protocol::HostReach::other
+      || warned.exchange(true)) {
+    return;
+  }
+  util::warn(
+      fmt::format("{} is plain http on another machine: your token crosses the network "
+                  "in clear — use https:// (or a Tailscale address)",
+                  url));
+}
 
 void TokenBook::set(const std::string& agent, const std::string& token) {
   std::lock_guard lock(m_mutex);

@@ -1,6 +1,7 @@
 // A harness file as `bch setup` finds it, which may hold anything: setup edits it (or
-// refuses), `--undo --dry-run` writes nothing, `--undo` takes out what setup added, and a
-// second undo finds nothing more to take. The first byte picks the file.
+// refuses), a second setup changes no byte, `bch doctor`'s inspection reads it, `--undo
+// --dry-run` writes nothing, `--undo` takes out what setup added, and a second undo finds
+// nothing more to take. The first byte picks the file, and with its top bit, `--remote`.
 #include <bch/setup/setup.hpp>
 
 #include <cstddef>
@@ -63,8 +64,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.bch = "/opt/bch/bin/bch";
   o.path = "";
   o.backchannel_home = "/tmp/x y/'h'";
-  (void)run(o, false, false);
+  if ((data[0] & 0x80) != 0) {
+    o.remote = bch::setup::Remote{"https://relay.example/mcp", "tok-/+=", "room-1"};
+  }
+  bool clean = run(o, false, false).empty();
   std::string set_up = read(file);
+  if (clean && (!run(o, false, false).empty() || read(file) != set_up)) {
+    __builtin_trap();  // setup is not idempotent
+  }
+  (void)bch::setup::inspect(o);
   (void)run(o, true, true);
   if (read(file) != set_up) {
     __builtin_trap();  // a dry run wrote

@@ -3,6 +3,8 @@
 // driven by test_mcp_http.sh against a real `bch relay`. One line of output per command.
 //
 //   node mcp_sdk_client.mjs <mcp-url> [--token T] [--room R] <command>...
+//   node mcp_sdk_client.mjs --entry <file> <command>...   (URL and headers from an
+//                                                           MCP entry `bch setup` wrote)
 //
 //   tools                        the tool names, comma-separated
 //   call <tool> <json-args>      the tool's text ("error: …" first if it is a tool error)
@@ -16,6 +18,7 @@
 //                                "p50 <ms> p99 <ms>"
 //   end                          ends the session (DELETE)
 // A failure prints "error: <message>" and exits 1 (an HTTP status on "status <n>").
+import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 const sdk = process.env.BCH_MCP_SDK + "/node_modules/@modelcontextprotocol/sdk/dist/esm/";
@@ -25,8 +28,15 @@ const { StreamableHTTPClientTransport } = await load("client/streamableHttp.js")
 const { ResourceUpdatedNotificationSchema, LoggingMessageNotificationSchema } = await load("types.js");
 
 const args = process.argv.slice(2);
-const url = args.shift();
-const headers = {};
+let url = args.shift();
+let headers = {};
+if (url === "--entry") {
+  // An MCP server entry as a harness's settings hold it: Claude Code's {type, url,
+  // headers} or Gemini CLI's {httpUrl, headers}.
+  const entry = JSON.parse(readFileSync(args.shift(), "utf8"));
+  url = entry.url ?? entry.httpUrl;
+  headers = entry.headers ?? {};
+}
 while (args[0] === "--token" || args[0] === "--room") {
   const flag = args.shift();
   const value = args.shift();

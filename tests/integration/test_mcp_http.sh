@@ -172,4 +172,34 @@ expect_match "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/mcp/c/$(print
   '^401$' "an unknown connector: 401"
 expect_fail 1 "error: no connector of \"carol\" with id ${id:0:8}" at cli connector revoke "${id:0:8}"
 
+# setup --remote: carol's harnesses get the relay's endpoint instead of `bch mcp`, and what
+# it wrote is what the SDK needs: the entries of Claude Code and Gemini CLI, as they are,
+# reach the relay as carol.
+mkdir -p "$T/sh/.claude" "$T/sh/.gemini" "$T/sh/.codex"
+out=$(BACKCHANNEL_SETUP_HOME=$T/sh at cli setup --remote --no-hooks)
+expect_contains "$out" "[claude] registered the relay's MCP endpoint in ~/.claude.json" "claude"
+expect_contains "$out" "[codex] registered the relay's MCP endpoint in ~/.codex/config.toml" "codex"
+expect_contains "$out" "[remote] other MCP clients: Streamable HTTP at $U/mcp with the headers" \
+  "printed for the other clients"
+jq .mcpServers.backchannel "$T/sh/.claude.json" >"$T/claude-entry.json"
+jq .mcpServers.backchannel "$T/sh/.gemini/settings.json" >"$T/gemini-entry.json"
+at cli send @dave "to dave, from carol's CLI" >/dev/null
+expect_match "$(sdk --entry "$T/claude-entry.json" call bch_send '{"target":"@dave","body":"via setup"}')" \
+  "^sent [0-9a-f]{8} to @dave$" "Claude Code's entry acts as carol"
+expect_contains "$(sdk --entry "$T/gemini-entry.json" call bch_agents '{}')" "carol" "Gemini CLI's entry works"
+expect_contains "$(sdk "$U/mcp" --token "$dave" call bch_inbox '{}')" "carol -> @dave" "dave has carol's messages"
+expect_match "$(BACKCHANNEL_SETUP_HOME=$T/sh at cli doctor | grep 'codex MCP server')" \
+  "^ok +codex MCP server: .*reaches $U/mcp as \"carol\"" "doctor checks the remote entries"
+at cli token rotate >/dev/null
+expect_match "$(BACKCHANNEL_SETUP_HOME=$T/sh at cli doctor | grep 'claude MCP server')" \
+  "^warn +claude MCP server: .*a token this home no longer holds" "doctor sees a rotated token"
+expect_contains "$(BACKCHANNEL_SETUP_HOME=$T/sh at cli setup --remote --no-hooks)" \
+  "[claude] updated the relay's MCP endpoint in ~/.claude.json" "setup --remote again updates it"
+jq .mcpServers.backchannel "$T/sh/.claude.json" >"$T/claude-entry.json"
+expect_eq "$(sdk --entry "$T/claude-entry.json" tools | cut -d, -f1)" "bch_send" "with the new token"
+expect_run 0 "[claude] removed the MCP server from ~/.claude.json" "" \
+  sh -c "BACKCHANNEL_SETUP_HOME='$T/sh' BACKCHANNEL_HOME='$T/cli' '$BCH' setup --undo | grep 'claude. removed the MCP'"
+expect_fail 2 "error: setup --remote registers a relay's /mcp endpoint and this home is not on a relay (\`bch join\` one first)" \
+  env BACKCHANNEL_SETUP_HOME="$T/sh" BACKCHANNEL_HOME="$T/local" BACKCHANNEL_AGENT=zed "$BCH" setup --remote
+
 stop_relay

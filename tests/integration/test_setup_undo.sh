@@ -78,7 +78,7 @@ echo "my notes" >>"$T/sh/.claude/skills/backchannel/SKILL.md"
 out=$("$BCH" setup --undo)
 expect_eq "$out" "[claude] removed the prompt hook from ~/.claude/settings.json
 [claude] left ~/.claude/skills/backchannel/SKILL.md: it is not the skill this bch installs (edited, or from another version) — remove it yourself if it should go
-[claude] left mcpServers.backchannel in ~/.claude.json: it does not run \`bch mcp\`
+[claude] left mcpServers.backchannel in ~/.claude.json: it does not run \`bch mcp\` or reach a relay's /mcp
 [codex] left [mcp_servers.backchannel] in ~/.codex/config.toml: it holds more than setup writes
 [codex] removed ~/.codex/AGENTS.md (it held only the messaging section)" "undo leaves what it did not write"
 expect_eq "$(jq -c .hooks.UserPromptSubmit "$T/sh/.claude/settings.json")" \
@@ -110,4 +110,5 @@ expect_eq "$("$BCH" setup --undo)" "[none] no known harness detected — see doc
   "undo removes the wake unit"
 [ ! -e "$T/sh/.config/systemd/user/backchannel-wake.service" ] || fail "the wake unit is still there"
 
-expect_fail 2 "error: --undo takes out everything setup added: drop --wake and --no-hooks" "$BCH" setup --undo --wake
+expect_fail 2 "error: --undo takes out everything setup added: drop --wake" "$BCH" setup --undo --wake
+expect_fail 2 "error: --undo takes out everything setup added: drop --no-hooks and --remote" "$BCH" setup --undo --remote --no-hooks

@@ -4,11 +4,13 @@
 #include <bch/setup/setup.hpp>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -439,4 +441,180 @@ TEST_CASE("setup refuses a settings file holding a number no double holds", "[se
         == "cannot edit ~/.claude/settings.json: it holds a number out of range — not touching it");
   CHECK(read_text(t.path() / ".claude/settings.json") == "{\"a\": 1E400}\n");
   CHECK(fs::exists(t.path() / ".claude.json"));  // the other steps are done
+}
+
+namespace {
+
+bch::setup::Options remote_for(const fs::path& home, std::string token = "tok-1") {
+  auto o = options_for(home);
+  o.remote = bch::setup::Remote{"https://relay.example/mcp", std::move(token), "r1"};
+  return o;
+}
+
+std::string mode_of(const fs::path& file) {
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  return fmt::format("{:04o}", st.st_mode & 07777);
+}
+
+}  // namespace
+
+TEST_CASE("setup --remote registers the relay's /mcp endpoint in each harness", "[setup]") {
+  TempDir t;
+  write_text(t.path() / ".claude/settings.json", k_claude_settings);
+  write_text(t.path() / ".claude.json", R"j({"numStartups": 12})j");
+  ::chmod((t.path() / ".claude.json").c_str(), 0644);
+  write_text(t.path() / ".codex/config.toml", k_codex_config);
+  ::chmod((t.path() / ".codex/config.toml").c_str(), 0600);
+  fs::create_directories(t.path() / ".gemini");
+
+  auto first = run_setup(remote_for(t.path()));
+  CHECK(first.errors.empty());
+  CHECK(first.lines
+        == std::vector<std::string>{
+            "[claude] added the UserPromptSubmit hook to ~/.claude/settings.json",
+            "[claude] installed the backchannel skill in ~/.claude/skills/backchannel/SKILL.md",
+            "[claude] registered the relay's MCP endpoint in ~/.claude.json (now mode 0600: it "
+            "holds the agent token)",
+            "[codex] registered the relay's MCP endpoint in ~/.codex/config.toml",
+            "[codex] added the messaging section to ~/.codex/AGENTS.md",
+            "[gemini] registered the relay's MCP endpoint in ~/.gemini/settings.json",
+            "[gemini] added the messaging section to ~/.gemini/GEMINI.md",
+        });
+  auto headers = nlohmann::ordered_json::parse(
+      R"j({"Authorization": "Bearer tok-1", "X-Backchannel-Room": "r1"})j");
+  CHECK(json_of(t.path() / ".claude.json")["mcpServers"]["backchannel"]
+        == nlohmann::ordered_json{
+            {"type", "http"}, {"url", "https://relay.example/mcp"}, {"headers", headers}});
+  CHECK(json_of(t.path() / ".gemini/settings.json")["mcpServers"]["backchannel"]
+        == nlohmann::ordered_json{{"httpUrl", "https://relay.example/mcp"}, {"headers", headers}});
+  CHECK(read_text(t.path() / ".codex/config.toml")
+        == std::string(k_codex_config)
+               + "\n[mcp_servers.backchannel]\nurl = \"https://relay.example/mcp\"\n"
+                 "http_headers = { \"Authorization\" = \"Bearer tok-1\", \"X-Backchannel-Room\" = "
+                 "\"r1\" }\n");
+  // Each file holding the token is the user's alone.
+  CHECK(mode_of(t.path() / ".claude.json") == "0600");
+  CHECK(mode_of(t.path() / ".gemini/settings.json") == "0600");
+  CHECK(mode_of(t.path() / ".codex/config.toml") == "0600");
+
+  // Again: no byte changes.
+  auto before = snapshot(t.path());
+  auto second = run_setup(remote_for(t.path()));
+  CHECK(second.errors.empty());
+  CHECK(snapshot(t.path()) == before);
+  CHECK(second.lines[2] == "[claude] MCP server already registered in ~/.claude.json");
+  CHECK(second.lines[3] == "[codex] MCP server already registered in ~/.codex/config.toml");
+
+  // A rotated token: each entry is brought up to date in place.
+  auto rotated = run_setup(remote_for(t.path(), "tok-2"));
+  CHECK(rotated.errors.empty());
+  CHECK(rotated.lines[2] == "[claude] updated the relay's MCP endpoint in ~/.claude.json");
+  CHECK(rotated.lines[3] == "[codex] updated the relay's MCP endpoint in ~/.codex/config.toml");
+  CHECK(read_text(t.path() / ".codex/config.toml").find("tok-1") == std::string::npos);
+  CHECK(read_text(t.path() / ".codex/config.toml").find("\"Bearer tok-2\"") != std::string::npos);
+  CHECK(json_of(t.path()
+                / ".gemini/settings.json")["mcpServers"]["backchannel"]["headers"]["Authorization"]
+        == "Bearer tok-2");
+}
+
+TEST_CASE("setup switches between the stdio and the remote entry, and --undo takes out either",
+          "[setup]") {
+  TempDir t;
+  fs::create_directories(t.path() / ".claude");
+  write_text(t.path() / ".claude.json",
+             R"({"numStartups":12,"mcpServers":{"other":{"command":"x"}}})");
+  write_text(t.path() / ".codex/config.toml", k_codex_config);
+  write_text(t.path() / ".gemini/settings.json", "// mine\n{\"theme\": \"Dracula\" /* x */}\n");
+  ::chmod((t.path() / ".codex/config.toml").c_str(), 0600);
+  ::chmod((t.path() / ".gemini/settings.json").c_str(), 0600);
+  ::chmod((t.path() / ".claude.json").c_str(), 0600);
+  auto original = snapshot(t.path());
+
+  REQUIRE(run_setup(options_for(t.path())).errors.empty());
+  auto local = snapshot(t.path());
+  auto remote = run_setup(remote_for(t.path()));
+  CHECK(remote.errors.empty());
+  CHECK(std::count(remote.lines.begin(),
+                   remote.lines.end(),
+                   "[codex] updated the relay's MCP endpoint in ~/.codex/config.toml")
+        == 1);
+  std::string toml = read_text(t.path() / ".codex/config.toml");
+  CHECK(toml.find("command = \"/opt/bch/bin/bch\"") == std::string::npos);
+  CHECK(toml.find("url = \"https://relay.example/mcp\"") != std::string::npos);
+  CHECK(json_of(t.path() / ".claude.json")["mcpServers"]["backchannel"]["type"] == "http");
+
+  // Back to stdio: the files are as a stdio setup left them.
+  CHECK(run_setup(options_for(t.path())).errors.empty());
+  CHECK(snapshot(t.path()) == local);
+
+  // --undo recognises the remote entries setup wrote.
+  REQUIRE(run_setup(remote_for(t.path())).errors.empty());
+  auto o = options_for(t.path());
+  o.undo = true;
+  auto undone = run_setup(o);
+  CHECK(undone.errors.empty());
+  CHECK(std::count(undone.lines.begin(),
+                   undone.lines.end(),
+                   "[gemini] removed the MCP server from ~/.gemini/settings.json")
+        == 1);
+  CHECK(snapshot(t.path()) == original);
+}
+
+TEST_CASE("setup --remote leaves a table it did not write and refuses what no header carries",
+          "[setup]") {
+  TempDir t;
+  std::string toml =
+      "[mcp_servers.backchannel]\ncommand = \"/x/bch\"\nargs = [\"mcp\"]\ncwd = \"/\"\n";
+  write_text(t.path() / ".codex/config.toml", toml);
+  auto r = run_setup(remote_for(t.path()));
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0]
+        == "cannot edit ~/.codex/config.toml: [mcp_servers.backchannel] holds keys setup did not "
+           "write — take the table out, then run `bch setup --remote` again");
+  CHECK(read_text(t.path() / ".codex/config.toml") == toml);
+
+  // A token or room no HTTP header can carry (a line break would add a header of its
+  // own to every request) is refused before any file is touched.
+  TempDir u;
+  fs::create_directories(u.path() / ".gemini");
+  auto o = remote_for(u.path(), "tok\r\nX-Evil: 1");
+  auto bad = run_setup(o);
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0] == "the agent token holds characters an HTTP header cannot carry");
+  CHECK(!fs::exists(u.path() / ".gemini/settings.json"));
+}
+
+TEST_CASE("doctor's inspection sees the remote entries and the token they hold", "[setup]") {
+  TempDir t;
+  fs::create_directories(t.path() / ".claude");
+  fs::create_directories(t.path() / ".codex");
+  fs::create_directories(t.path() / ".gemini");
+  REQUIRE(run_setup(remote_for(t.path())).errors.empty());
+  auto wired = bch::setup::inspect(options_for(t.path()));
+  REQUIRE(wired.size() == 4);
+  for (const auto& w : wired) {
+    if (w.what == "prompt hook") {
+      CHECK(w.program == "/opt/bch/bin/bch");
+      continue;
+    }
+    INFO(w.harness);
+    CHECK(!w.program);
+    CHECK(w.url == "https://relay.example/mcp");
+    CHECK(w.token == "tok-1");
+    CHECK(w.room == "r1");
+  }
+}
+
+TEST_CASE("setup --undo refuses a config.toml that is not TOML and leaves it as it is", "[setup]") {
+  // Found by fuzz_setup: two [mcp_servers.backchannel] headers (not TOML) lost one per undo.
+  TempDir t;
+  std::string toml = "[mcp_servers.backchannel]\n[x]\n[mcp_servers.backchannel]\n";
+  write_text(t.path() / ".codex/config.toml", toml);
+  auto o = options_for(t.path());
+  o.undo = true;
+  auto r = run_setup(o);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].rfind("cannot edit ~/.codex/config.toml: not valid TOML (", 0) == 0);
+  CHECK(read_text(t.path() / ".codex/config.toml") == toml);
 }

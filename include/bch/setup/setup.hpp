@@ -18,6 +18,17 @@
 
 namespace bch::setup {
 
+// `bch setup --remote`: the harnesses reach the relay's /mcp endpoint over HTTP as this
+// agent (SPEC 11, ours) instead of running `bch mcp`.
+struct Remote {
+  std::string url;                  // the endpoint: <relay URL>/mcp
+  std::string token;                // the agent token, sent as "Authorization: Bearer …"
+  std::optional<std::string> room;  // sent as X-Backchannel-Room; none: the relay's default room
+};
+
+// The headers every request to `remote` carries, in order.
+std::vector<std::pair<std::string, std::string>> remote_headers(const Remote& remote);
+
 struct Options {
   std::filesystem::path home;       // BACKCHANNEL_SETUP_HOME, else $HOME
   bool test_home = false;           // BACKCHANNEL_SETUP_HOME is set: never run systemctl/launchctl
@@ -37,6 +48,9 @@ struct Options {
   bool undo = false;
   // Write nothing and run nothing: report a unified diff of every file that would change.
   bool dry_run = false;
+  // Register the relay's /mcp endpoint instead of the stdio server. The files that then
+  // hold the agent token are made readable by their owner only.
+  std::optional<Remote> remote;
 };
 
 // Runs every step. Each action is reported as one line "[<harness>] <what was done>"; in a
@@ -53,10 +67,15 @@ struct Wiring {
   std::string file;                    // "~/.claude/settings.json"
   std::optional<std::string> program;  // the bch it runs; nothing when not wired
   std::optional<std::string> problem;  // the file could not be read
+  // An MCP entry `setup --remote` wrote: the endpoint, and the token and room it sends.
+  std::optional<std::string> url;
+  std::optional<std::string> token;
+  std::optional<std::string> room;
 };
 
 // What the harnesses found in the home (as `run` finds them) are wired to run: the
-// Claude Code prompt hook and each MCP server entry. Harnesses not present are left out.
+// Claude Code prompt hook and each MCP server entry (a stdio one's program, a remote
+// one's endpoint). Harnesses not present are left out.
 std::vector<Wiring> inspect(const Options& options);
 
 // The etiquette skill installed for Claude Code: the repository's SKILL.md, built in.

@@ -39,6 +39,10 @@ struct RelayEndpoint {
   bool warn_plain_http = true;
 };
 
+// Says on stderr, once per process, when a token sent to `url` would cross the network in
+// clear (the test of RelayEndpoint::warn_plain_http).
+void warn_if_clear(const std::string& url);
+
 // The relay client (SPEC section 6) behind the Spool interface. Transport failures throw
 // Error(unavailable) "relay <url> unreachable: …"; relay errors carry the relay's message.
 // register_agent() returns the issued agent token in AgentRecord::token on first
