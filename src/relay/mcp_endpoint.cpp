@@ -55,7 +55,7 @@ struct McpEndpoint::Session {
   std::string credential;
   spool::FsSpool* spool = nullptr;
   std::string agent;
-  std::string version;
+  std::string version;                   // what initialize agreed; under the endpoint's mutex
   SessionClock::time_point last_used;    // under the endpoint's mutex
   std::atomic<bool> subscribed{false};   // resources/subscribe of bch://inbox
   std::atomic<std::uint64_t> stream{0};  // the current GET stream's number (a new one wins)
@@ -224,8 +224,7 @@ std::shared_ptr<McpEndpoint::Session> McpEndpoint::find(const std::string& id,
   return it->second;
 }
 
-std::shared_ptr<McpEndpoint::Session> McpEndpoint::open(const McpIdentity& who,
-                                                        const std::string& version) {
+std::shared_ptr<McpEndpoint::Session> McpEndpoint::open(const McpIdentity& who) {
   std::lock_guard lock(m_mutex);
   auto now = SessionClock::now();
   std::shared_ptr<Session> oldest;
@@ -253,7 +252,6 @@ std::shared_ptr<McpEndpoint::Session> McpEndpoint::open(const McpIdentity& who,
   session->credential = who.credential;
   session->spool = who.spool;
   session->agent = who.agent;
-  session->version = version;
   session->last_used = now;
   m_sessions[session->id] = session;
   return session;
@@ -339,7 +337,7 @@ void McpEndpoint::legacy(Call& call) {
   bool is_request = message.contains("id") && message.contains("method");
   std::shared_ptr<Session> session;
   if (is_request && message["method"] == "initialize") {
-    session = open(who, "");
+    session = open(who);
     if (!session) {
       refuse(res, 503, "too many MCP sessions open on this relay — try again later");
       return;
@@ -355,6 +353,20 @@ void McpEndpoint::legacy(Call& call) {
       refuse(res, 404, "no such MCP session (ended or expired) — initialize again");
       return;
     }
+    std::string negotiated;
+    {
+      std::lock_guard lock(m_mutex);
+      negotiated = session->version;
+    }
+    if (!header.empty() && header != negotiated) {
+      refuse(res,
+             400,
+             fmt::format("{} {} is not this session's {}",
+                         k_version_header,
+                         in_quotes(header),
+                         in_quotes(negotiated)));
+      return;
+    }
   }
   mcp::Session tools;
   tools.spool = [&who]() -> spool::Spool& { return *who.spool; };
@@ -366,7 +378,11 @@ void McpEndpoint::legacy(Call& call) {
     return;
   }
   if (message.value("method", mcp::Json()) == "initialize" && answer->contains("result")) {
-    session->version = (*answer)["result"].value("protocolVersion", "");
+    std::string version = (*answer)["result"].value("protocolVersion", "");
+    {
+      std::lock_guard lock(m_mutex);
+      session->version = std::move(version);
+    }
     res.set_header(k_session_header, session->id);
   } else if (message.value("method", mcp::Json()) == "initialize") {
     std::lock_guard lock(m_mutex);

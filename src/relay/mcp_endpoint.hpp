@@ -81,7 +81,7 @@ private:
   void remove(Call& call);
   // The session a legacy request names (its credential must be the one that opened it).
   std::shared_ptr<Session> find(const std::string& id, const std::string& credential);
-  std::shared_ptr<Session> open(const McpIdentity& who, const std::string& version);
+  std::shared_ptr<Session> open(const McpIdentity& who);
   void legacy(Call& call);
   void modern(Call& call);
   void stream(Call& call, const std::function<bool()>& authorised, StreamFraming framing);

@@ -1213,13 +1213,15 @@ struct McpReply {
   Json json;
 };
 
-McpReply mcp_post(const Relay& relay,
-                  const Json& message,
-                  const std::string& token,
-                  const std::string& session = "",
-                  const std::string& path = "/mcp") {
+// Without Catch's macros, which other threads must not use: nothing when no answer came.
+std::optional<McpReply> mcp_try_post(const Relay& relay,
+                                     const Json& message,
+                                     const std::string& token,
+                                     const std::string& session = "",
+                                     const std::string& path = "/mcp",
+                                     httplib::Headers h = {}) {
   auto c = relay.client();
-  httplib::Headers h{{"Accept", "application/json, text/event-stream"}};
+  h.emplace("Accept", "application/json, text/event-stream");
   if (!token.empty()) {
     h.emplace("Authorization", "Bearer " + token);
   }
@@ -1227,9 +1229,22 @@ McpReply mcp_post(const Relay& relay,
     h.emplace("Mcp-Session-Id", session);
   }
   auto res = c.Post(path, h, message.dump(), "application/json");
-  REQUIRE(res);
+  if (!res) {
+    return std::nullopt;
+  }
   return McpReply{
       res->status, res->get_header_value("Mcp-Session-Id"), Json::parse(res->body, nullptr, false)};
+}
+
+McpReply mcp_post(const Relay& relay,
+                  const Json& message,
+                  const std::string& token,
+                  const std::string& session = "",
+                  const std::string& path = "/mcp",
+                  httplib::Headers h = {}) {
+  auto reply = mcp_try_post(relay, message, token, session, path, std::move(h));
+  REQUIRE(reply);
+  return *reply;
 }
 
 const Json k_initialize{{"jsonrpc", "2.0"},
@@ -1285,6 +1300,74 @@ TEST_CASE("mcp over http: sessions are bound to their token, capped and expire",
   REQUIRE(inbox.json.size() == 1);
   CHECK(inbox.json[0]["from"] == "alice");
   CHECK(inbox.json[0]["body"] == "over mcp");
+}
+
+TEST_CASE("mcp over http: a request's protocol version must be its session's", "[relay]") {
+  Relay relay("room");
+  std::string alice = relay.register_agent("alice", "room");
+  auto s = mcp_post(relay, k_initialize, alice).session;  // 2025-06-18
+  auto with = [&](const char* version) {
+    return mcp_post(relay, k_ping, alice, s, "/mcp", {{"MCP-Protocol-Version", version}});
+  };
+  CHECK(with("2025-06-18").status == 200);
+  auto other = with("2025-11-25");  // supported, but not what this session agreed
+  CHECK(other.status == 400);
+  CHECK(other.json["error"]["message"]
+        == "MCP-Protocol-Version \"2025-11-25\" is not this session's \"2025-06-18\"");
+  CHECK(with("1999-01-01").status == 400);
+  CHECK(mcp_post(relay, k_ping, alice, s).status == 200);  // 2025-03-26 clients send none
+}
+
+TEST_CASE("mcp over http: sessions opened, used, ended and expiring from many threads", "[relay]") {
+  Relay relay("room", std::nullopt, 1024 * 1024, [](bch::relay::RelayOptions& o) {
+    o.mcp_sessions_per_credential = 3;
+    o.mcp_max_sessions = 8;
+    o.mcp_session_idle = std::chrono::milliseconds(30);
+  });
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 4; ++i) {
+    tokens.push_back(relay.register_agent(fmt::format("a{}", i), "room"));
+  }
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&, t] {
+      const std::string& token = tokens[static_cast<std::size_t>(t) % tokens.size()];
+      auto c = relay.client();
+      for (int i = 0; i < 25; ++i) {
+        auto opened = mcp_try_post(relay, k_initialize, token);
+        if (opened && opened->status == 503) {
+          continue;  // the relay's cap: refused, nothing opened
+        }
+        if (!opened || opened->status != 200) {
+          ++unexpected;
+          continue;
+        }
+        auto ping = mcp_try_post(relay, k_ping, token, opened->session);
+        // 404: retired by a newer session of the token, or expired
+        if (!ping || (ping->status != 200 && ping->status != 404)) {
+          ++unexpected;
+        }
+        if (i % 3 == 0) {
+          auto ended = c.Delete("/mcp",
+                                httplib::Headers{{"Authorization", "Bearer " + token},
+                                                 {"Mcp-Session-Id", opened->session}});
+          if (!ended || (ended->status != 204 && ended->status != 404)) {
+            ++unexpected;
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : clients) {
+    t.join();
+  }
+  CHECK(unexpected == 0);
+  // Once all are idle past the limit, a new session opens whatever came before.
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  for (const auto& token : tokens) {
+    CHECK(mcp_post(relay, k_initialize, token).status == 200);
+  }
 }
 
 TEST_CASE("mcp over http: a connector acts as its agent until revoked", "[relay]") {
