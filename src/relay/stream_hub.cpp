@@ -276,8 +276,17 @@ void StreamHub::adopt(Connection connection,
     // bounds the kernel memory a stream can pin, and a stalled reader is seen sooner.
     int buffer = static_cast<int>(k_socket_buffer);
     ::setsockopt(s->connection.fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    // Its folder may have gone between watch() and now (orphan() ran before this task
+    // and found no reader to end): then it ends at once, as it would have a moment later.
+    bool live = false;
+    {
+      std::lock_guard lock(m_mutex);
+      auto watch = m_watches.find(s->wd);
+      live = watch != m_watches.end() && watch->second.live;
+    }
     int flags = ::fcntl(s->connection.fd, F_GETFL);
-    if (m_closing || flags < 0 || ::fcntl(s->connection.fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    if (m_closing || !live || flags < 0
+        || ::fcntl(s->connection.fd, F_SETFL, flags | O_NONBLOCK) != 0) {
       close(*s);
       return;
     }

@@ -1121,17 +1121,50 @@ TEST_CASE("relay: a stream whose inbox folder is deleted ends; a new one watches
   Relay relay;
   std::string alice = relay.register_agent("alice");
   std::string bob = relay.register_agent("bob");
+  auto inbox = relay.dir.path() / "rooms" / "default" / "spool" / "bob";
+  // Reads until the relay closes the stream, or `needle` arrives (true), or 5 s pass with
+  // keepalives alone (false).
+  auto ends_or_gets = [](int fd, const std::string& needle) {
+    std::array<char, 4096> buffer{};
+    std::string got;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+      if (n <= 0) {
+        return n == 0;
+      }
+      got.append(buffer.data(), static_cast<std::size_t>(n));
+      if (!needle.empty() && got.find(needle) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
   int first = open_raw_stream(relay.server->port(), "bob", bob);
   REQUIRE(read_until(first, "200 OK"));
   // An operator's cleanup: the inbox folder goes, and comes back with the next message.
-  std::filesystem::remove_all(relay.dir.path() / "rooms" / "default" / "spool" / "bob");
-  std::array<char, 4096> buffer{};
-  ssize_t n = 1;
-  while (n > 0) {
-    n = ::recv(first, buffer.data(), buffer.size(), 0);  // 5 s timeout: -1 if never closed
-  }
-  CHECK(n == 0);
+  std::filesystem::remove_all(inbox);
+  CHECK(ends_or_gets(first, ""));
   ::close(first);
+  // The same while streams are being set up: whenever the folder goes, a stream either
+  // ends or watches the folder there now, and so gets the next message. (One whose
+  // folder went between its watch and its hand-over to the event loop was left on a dead
+  // watch, neither ending nor hearing of anything.)
+  for (int i = 0; i < 20; ++i) {
+    relay.request("POST", "/v1/send", R"({"to":"@bob","body":"again"})", alice);
+    int racing = open_raw_stream(relay.server->port(), "bob", bob);
+    // The relay may be writing the message into it meanwhile: "not empty" then, again.
+    std::error_code ec;
+    for (int tries = 0; tries < 100 && (std::filesystem::remove_all(inbox, ec), ec); ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE(!ec);
+    std::string after = fmt::format("after {}", i);
+    relay.request("POST", "/v1/send", Json{{"to", "@bob"}, {"body", after}}.dump(), alice);
+    bool live = ends_or_gets(racing, after);
+    ::close(racing);
+    REQUIRE(live);
+  }
   relay.request("POST", "/v1/send", R"({"to":"@bob","body":"into the new folder"})", alice);
   int second = open_raw_stream(relay.server->port(), "bob", bob);
   CHECK(read_until(second, "into the new folder"));
