@@ -91,7 +91,7 @@ TEST_CASE("no identity is the spec's usage error", "[config]") {
   CHECK_THROWS_AS(bch::require_agent(s), bch::Error);
 }
 
-TEST_CASE("joined rooms: the top level first, then rooms; saved and read back", "[config]") {
+TEST_CASE("joined rooms: the top level first, then rooms, saved and read back", "[config]") {
   TempDir t;
   bch::Config config;
   config.agent = "alice";

@@ -511,7 +511,7 @@ TEST_CASE("a request's headers are capped in all, not only line by line", "[rela
   CHECK(registered.rfind("HTTP/1.1 200 ", 0) == 0);
 }
 
-TEST_CASE("the relay's workers stop growing at the limit; connections wait in line", "[relay]") {
+TEST_CASE("the relay's workers stop growing at the limit, connections wait in line", "[relay]") {
   std::mutex mutex;
   std::condition_variable changed;
   int running = 0;
@@ -564,7 +564,7 @@ TEST_CASE("the relay's workers stop growing at the limit; connections wait in li
   queue.shutdown();
 }
 
-TEST_CASE("relay: a burst of quick requests runs on the eager workers; held ones add workers",
+TEST_CASE("relay: a burst of quick requests runs on the eager workers, held ones add workers",
           "[relay]") {
   bch::relay::GrowingTaskQueue::Sizes sizes;
   sizes.keep_idle = 0;
@@ -728,7 +728,7 @@ TEST_CASE("relay: a deleted record or tokenHash revokes the token at once, for g
   CHECK(relay.request("GET", "/v1/agents", "", alice).status == 401);
 }
 
-TEST_CASE("relay: /v1/rotate swaps an agent's token; the old one stops working", "[relay]") {
+TEST_CASE("relay: /v1/rotate swaps an agent's token, the old one stops working", "[relay]") {
   Relay relay;
   std::string bob = relay.register_agent("bob");
   auto rotated = relay.request("POST", "/v1/rotate", "{}", bob);
@@ -1070,7 +1070,7 @@ bool read_until(int fd, const std::string& needle) {
   return true;
 }
 
-TEST_CASE("relay: event streams hold no worker; hundreds are served by a pool of 4", "[relay]") {
+TEST_CASE("relay: event streams hold no worker, hundreds are served by a pool of 4", "[relay]") {
   rlimit limit{};
   ::getrlimit(RLIMIT_NOFILE, &limit);
   rlimit raised = limit;
@@ -1116,7 +1116,7 @@ TEST_CASE("relay: event streams hold no worker; hundreds are served by a pool of
   ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
-TEST_CASE("relay: a stream whose inbox folder is deleted ends; a new one watches the new folder",
+TEST_CASE("relay: a stream whose inbox folder is deleted ends, a new one watches the new folder",
           "[relay]") {
   Relay relay;
   std::string alice = relay.register_agent("alice");

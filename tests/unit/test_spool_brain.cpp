@@ -124,7 +124,7 @@ TEST_CASE("brain: documents have the spec's paths and front matter", "[brain]") 
   CHECK(agent_md == "# Agent: bob\n");
 }
 
-TEST_CASE("brain: the archive copy survives take; take is read then delete", "[brain]") {
+TEST_CASE("brain: the archive copy survives take, take is read then delete", "[brain]") {
   Brain b;
   auto sent = b.spool->send("alice", "@bob", "keep a record", {});
   REQUIRE(b.spool->take("bob", sent.id, false));

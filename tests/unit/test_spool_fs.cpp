@@ -168,7 +168,7 @@ TEST_CASE("nothing outside the root is touched by hostile names", "[fs]") {
   CHECK(count_entries(dir.path()) == 2);
 }
 
-TEST_CASE_METHOD(Fixture, "a claim whose process died is undone; one in progress is not", "[fs]") {
+TEST_CASE_METHOD(Fixture, "a claim whose process died is undone, one in progress is not", "[fs]") {
   auto m = spool.send("alice", "@bob", "survive me", {});
   auto unread = bob / "new" / (m.id + ".json");
   auto claiming = bob / "cur" / ("." + m.id + ".claiming");
