@@ -6,6 +6,7 @@
 
 #include <bch/address.hpp>
 #include <bch/error.hpp>
+#include <bch/spool/http_spool.hpp>
 #include <bch/util/fs.hpp>
 #include <bch/util/process.hpp>
 #include <bch/util/text.hpp>
@@ -130,8 +131,15 @@ Check check_remote(Globals& g, const std::string& name, const setup::Wiring& w) 
   } catch (const Error&) {
     // no identity here: the entry names a room this home is not in
   }
+  auto reached_by = [&](const Settings& room) {
+    try {
+      return room.url && spool::mcp_url(*room.url) == *w.url && room.room == w.room;
+    } catch (const Error&) {
+      return false;  // a URL the backend check reports
+    }
+  };
   for (const auto& room : rooms) {
-    if (!room.url || relay_mcp_url(*room.url) != *w.url || room.room != w.room) {
+    if (!reached_by(room)) {
       continue;
     }
     if (room.token != w.token) {

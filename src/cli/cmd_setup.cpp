@@ -2,7 +2,6 @@
 #include "cli/output.hpp"
 
 #include <bch/error.hpp>
-#include <bch/protocol/relay_api.hpp>
 #include <bch/setup/setup.hpp>
 #include <bch/shell.hpp>
 #include <bch/spool/http_spool.hpp>
@@ -128,13 +127,6 @@ void run_harness_setup(Globals& g,
   throw Error(ErrorKind::protocol, errors.back());
 }
 
-std::string relay_mcp_url(std::string relay_url) {
-  while (relay_url.ends_with('/')) {
-    relay_url.pop_back();
-  }
-  return relay_url + protocol::k_mcp;
-}
-
 namespace {
 
 // `setup --remote`: this agent's /mcp endpoint on its relay, in the room it acts in.
@@ -142,7 +134,7 @@ setup::Remote remote_endpoint(Globals& g) {
   auto endpoint = agent_relay(g,
                               "setup --remote registers a relay's /mcp endpoint and this home is "
                               "not on a relay (`bch join` one first)");
-  return {relay_mcp_url(endpoint.url), endpoint.token.value_or(""), endpoint.room};
+  return {spool::mcp_url(endpoint.url), endpoint.token.value_or(""), endpoint.room};
 }
 
 // For the MCP clients setup does not write: the endpoint, its headers, and Claude Code's

@@ -104,9 +104,6 @@ void run_harness_setup(Globals& globals,
                        bool dry_run = false,
                        const std::optional<setup::Remote>& remote = std::nullopt);
 
-// The MCP endpoint of the relay at `relay_url` (a relay's base URL, perhaps with a path).
-std::string relay_mcp_url(std::string relay_url);
-
 // Keeps `message` (a --match or --scope value) optional: CLI11 binds std::string.
 std::optional<std::string> non_empty(const std::string& text);
 

@@ -375,6 +375,11 @@ void HttpSpool::watch(const std::string& agent,
 
 }  // namespace
 
+std::string mcp_url(const std::string& relay_url) {
+  Url parsed = parse_url(relay_url, "relay");
+  return parsed.origin + parsed.prefix + protocol::k_mcp;
+}
+
 // Says once per process when tokens would go to `url` in clear.
 void warn_if_clear(const std::string& url) {
   static std::atomic<bool> warned{false};

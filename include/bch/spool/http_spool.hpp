@@ -39,6 +39,10 @@ struct RelayEndpoint {
   bool warn_plain_http = true;
 };
 
+// The MCP endpoint of the relay at `relay_url` (its path prefix kept, trailing slashes
+// dropped), as connector URLs are built. Throws Error(usage) for a URL that is not http(s).
+std::string mcp_url(const std::string& relay_url);
+
 // Says on stderr, once per process, when a token sent to `url` would cross the network in
 // clear (the test of RelayEndpoint::warn_plain_http).
 void warn_if_clear(const std::string& url);
